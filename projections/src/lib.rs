@@ -1,0 +1,1 @@
+//! Projector workers and read-model sinks (Elasticsearch, ClickHouse); later issues fill this in.

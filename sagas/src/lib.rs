@@ -1,0 +1,1 @@
+//! Saga orchestration (order and payment flow); later issues fill this in.
