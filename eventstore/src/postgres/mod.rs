@@ -1,0 +1,122 @@
+//! The PostgreSQL event store (sqlx), with embedded migrations.
+
+mod append;
+mod outbox;
+mod read;
+mod row;
+mod snapshot;
+
+use async_trait::async_trait;
+use keel_schemas::EventEnvelope;
+use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::PgConnection;
+
+use crate::{
+    AppendRequest, Committed, EventStore, GlobalBatch, GlobalCheckpoint, IdempotencyRecord,
+    OutboxEntry, Snapshot, StoreError,
+};
+
+/// An [`EventStore`] in one PostgreSQL database (13 or newer, for `xid8`).
+#[derive(Debug, Clone)]
+pub struct PgEventStore {
+    pool: PgPool,
+}
+
+impl PgEventStore {
+    /// Wraps a pool; call [`PgEventStore::migrate`] once before use.
+    pub fn new(pool: PgPool) -> Self {
+        Self { pool }
+    }
+
+    /// Connects with a pool of `max_connections` and runs the migrations.
+    pub async fn connect(url: &str, max_connections: u32) -> Result<Self, StoreError> {
+        let pool = PgPoolOptions::new()
+            .max_connections(max_connections)
+            .connect(url)
+            .await?;
+        let store = Self::new(pool);
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    /// Brings the schema up to date; safe to run concurrently and repeatedly.
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        sqlx::migrate!("./migrations")
+            .run(&self.pool)
+            .await
+            .map_err(|e| StoreError::Backend(Box::new(e)))
+    }
+
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    /// Appends inside the caller's transaction, so other writes (saga state, a read
+    /// model) commit or roll back with the events. Not retried; on an error the
+    /// transaction is aborted and must be rolled back.
+    pub async fn append_in(
+        &self,
+        tx: &mut PgConnection,
+        request: AppendRequest,
+    ) -> Result<Committed, StoreError> {
+        append::append_in(&self.pool, tx, request).await
+    }
+}
+
+#[async_trait]
+impl EventStore for PgEventStore {
+    async fn append(&self, request: AppendRequest) -> Result<Committed, StoreError> {
+        append::append(&self.pool, request).await
+    }
+
+    async fn read_stream(
+        &self,
+        stream_id: &str,
+        from_version: u64,
+        to_version: Option<u64>,
+    ) -> Result<Vec<EventEnvelope>, StoreError> {
+        read::read_stream(&self.pool, stream_id, from_version, to_version).await
+    }
+
+    async fn stream_version(&self, stream_id: &str) -> Result<u64, StoreError> {
+        read::stream_version(&self.pool, stream_id).await
+    }
+
+    async fn read_all(
+        &self,
+        after: GlobalCheckpoint,
+        limit: usize,
+    ) -> Result<GlobalBatch, StoreError> {
+        read::read_all(&self.pool, after, limit).await
+    }
+
+    async fn save_snapshot(&self, snapshot: Snapshot) -> Result<(), StoreError> {
+        snapshot::save(&self.pool, snapshot).await
+    }
+
+    async fn load_snapshot(&self, stream_id: &str) -> Result<Option<Snapshot>, StoreError> {
+        snapshot::load(&self.pool, stream_id).await
+    }
+
+    async fn find_idempotency(&self, key: &str) -> Result<Option<IdempotencyRecord>, StoreError> {
+        append::find_idempotency(&self.pool, key).await
+    }
+
+    async fn outbox_peek(&self, limit: usize) -> Result<Vec<OutboxEntry>, StoreError> {
+        outbox::peek(&self.pool, limit).await
+    }
+
+    async fn outbox_remove(&self, ids: &[u64]) -> Result<u64, StoreError> {
+        outbox::remove(&self.pool, ids).await
+    }
+}
+
+/// Converts a non-negative database integer; a negative one means the data is corrupt.
+pub(crate) fn to_u64(value: i64, what: &str) -> Result<u64, StoreError> {
+    u64::try_from(value).map_err(|_| StoreError::Corrupt(format!("negative {what}: {value}")))
+}
+
+/// Converts a Rust count or version for binding; values past i64::MAX cannot be stored.
+pub(crate) fn to_i64(value: u64, what: &str) -> Result<i64, StoreError> {
+    i64::try_from(value).map_err(|_| StoreError::Corrupt(format!("{what} out of range: {value}")))
+}

@@ -1,0 +1,58 @@
+use async_trait::async_trait;
+use keel_schemas::EventEnvelope;
+
+use crate::{
+    AppendRequest, Committed, GlobalCheckpoint, IdempotencyRecord, OutboxEntry, Snapshot,
+    StoreError,
+};
+
+/// Events read from the global log and the checkpoint to continue from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GlobalBatch {
+    pub events: Vec<EventEnvelope>,
+    /// Where the next read starts; unchanged when the batch is empty.
+    pub checkpoint: GlobalCheckpoint,
+}
+
+/// Append-only storage of event streams, with snapshots and a transactional outbox.
+#[async_trait]
+pub trait EventStore: Send + Sync {
+    /// Appends events to one stream atomically, with their outbox rows and the idempotency
+    /// key. Fails with [`StoreError::WrongExpectedVersion`] (nothing written) when the
+    /// stream is not at the expected version; succeeds without writing when the first
+    /// event's id or the idempotency key (same request hash) is already stored.
+    async fn append(&self, request: AppendRequest) -> Result<Committed, StoreError>;
+
+    /// The stream's events with `from_version <= version <= to_version`, in order.
+    async fn read_stream(
+        &self,
+        stream_id: &str,
+        from_version: u64,
+        to_version: Option<u64>,
+    ) -> Result<Vec<EventEnvelope>, StoreError>;
+
+    /// The stream's current version, 0 when it does not exist.
+    async fn stream_version(&self, stream_id: &str) -> Result<u64, StoreError>;
+
+    /// Up to `limit` committed events after `after`, in a gap-free global order.
+    async fn read_all(
+        &self,
+        after: GlobalCheckpoint,
+        limit: usize,
+    ) -> Result<GlobalBatch, StoreError>;
+
+    /// Stores a snapshot unless a newer one for the stream is already stored.
+    async fn save_snapshot(&self, snapshot: Snapshot) -> Result<(), StoreError>;
+
+    /// The newest snapshot of the stream.
+    async fn load_snapshot(&self, stream_id: &str) -> Result<Option<Snapshot>, StoreError>;
+
+    /// What the first request with this idempotency key committed.
+    async fn find_idempotency(&self, key: &str) -> Result<Option<IdempotencyRecord>, StoreError>;
+
+    /// The oldest `limit` unpublished outbox entries.
+    async fn outbox_peek(&self, limit: usize) -> Result<Vec<OutboxEntry>, StoreError>;
+
+    /// Removes published entries; returns how many were removed.
+    async fn outbox_remove(&self, ids: &[u64]) -> Result<u64, StoreError>;
+}
