@@ -5,6 +5,7 @@
 //! on a broken guarantee, so they belong in test code only.
 
 mod append;
+mod concurrency;
 mod idempotency;
 mod outbox;
 mod read;
@@ -13,6 +14,7 @@ mod snapshot;
 pub mod tally;
 
 pub use append::*;
+pub use concurrency::*;
 pub use idempotency::*;
 pub use outbox::*;
 pub use read::*;
@@ -55,6 +57,7 @@ macro_rules! contract_suite {
             append_to_new_stream_numbers_versions_from_one,
             wrong_expected_version_appends_nothing,
             exact_and_any_versions_append,
+            concurrent_appends_keep_every_guarantee,
             invalid_input_writes_nothing,
             stored_event_id_is_a_successful_no_op,
             idempotency_key_replays_and_refuses_other_requests,

@@ -37,17 +37,17 @@ WITH current AS (
 SELECT position, version FROM inserted ORDER BY version";
 
 /// The request's events as column arrays, bound once and reused across retries.
-struct Columns {
-    expected: Option<i64>,
-    ids: Vec<Uuid>,
-    types: Vec<String>,
-    versions: Vec<i32>,
-    payloads: Vec<serde_json::Value>,
-    metadata: Vec<serde_json::Value>,
+pub(super) struct Columns {
+    pub expected: Option<i64>,
+    pub ids: Vec<Uuid>,
+    pub types: Vec<String>,
+    pub versions: Vec<i32>,
+    pub payloads: Vec<serde_json::Value>,
+    pub metadata: Vec<serde_json::Value>,
 }
 
 impl Columns {
-    fn of(request: &AppendRequest) -> Result<Self, StoreError> {
+    pub fn of(request: &AppendRequest) -> Result<Self, StoreError> {
         request.validate()?;
         let n = request.events.len();
         let mut columns = Columns {
@@ -114,8 +114,12 @@ fn committed(stream_id: &str, rows: Vec<PgRow>) -> Result<Committed, StoreError>
     })
 }
 
-pub(crate) async fn append(pool: &PgPool, request: AppendRequest) -> Result<Committed, StoreError> {
-    let columns = Columns::of(&request)?;
+/// Appends one request on its own statement, retrying `Any` appends that lost a race.
+pub(super) async fn append_one(
+    pool: &PgPool,
+    request: AppendRequest,
+    columns: &Columns,
+) -> Result<Committed, StoreError> {
     for _ in 0..ANY_VERSION_RETRIES {
         match columns.insert(pool, &request).await {
             Ok(rows) if !rows.is_empty() => return committed(&request.stream_id, rows),
@@ -155,7 +159,7 @@ pub(crate) async fn append_in(
 }
 
 /// Nothing was inserted: either the request was already committed, or the version moved.
-async fn explain_refusal(
+pub(super) async fn explain_refusal(
     pool: &PgPool,
     request: &AppendRequest,
     ids: &[Uuid],

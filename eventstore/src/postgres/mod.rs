@@ -1,10 +1,13 @@
 //! The PostgreSQL event store (sqlx), with embedded migrations.
 
 mod append;
+mod batch;
 mod outbox;
 mod read;
 mod row;
 mod snapshot;
+
+use std::sync::{Arc, OnceLock};
 
 use async_trait::async_trait;
 use keel_schemas::EventEnvelope;
@@ -16,16 +19,33 @@ use crate::{
     OutboxEntry, Snapshot, StoreError,
 };
 
+/// Concurrent appends batched into one statement (see `batch.rs`).
+const APPEND_WORKERS: usize = 2;
+const MAX_BATCH_EVENTS: usize = 1000;
+
 /// An [`EventStore`] in one PostgreSQL database (13 or newer, for `xid8`).
 #[derive(Debug, Clone)]
 pub struct PgEventStore {
     pool: PgPool,
+    /// `None`: every append on its own statement. Started on first use, on the runtime
+    /// of that first append.
+    batcher: Option<Arc<OnceLock<batch::Batcher>>>,
 }
 
 impl PgEventStore {
-    /// Wraps a pool; call [`PgEventStore::migrate`] once before use.
+    /// Wraps a pool, with group commit on; call [`PgEventStore::migrate`] once before use.
     pub fn new(pool: PgPool) -> Self {
-        Self { pool }
+        Self {
+            pool,
+            batcher: Some(Arc::default()),
+        }
+    }
+
+    /// Every append on a statement of its own, without group commit: lower latency for a
+    /// single writer that never has company, and the baseline the benchmark compares with.
+    pub fn without_group_commit(mut self) -> Self {
+        self.batcher = None;
+        self
     }
 
     /// Connects with a pool of `max_connections` and runs the migrations.
@@ -66,7 +86,18 @@ impl PgEventStore {
 #[async_trait]
 impl EventStore for PgEventStore {
     async fn append(&self, request: AppendRequest) -> Result<Committed, StoreError> {
-        append::append(&self.pool, request).await
+        match &self.batcher {
+            Some(cell) => {
+                let batcher = cell.get_or_init(|| {
+                    batch::Batcher::start(self.pool.clone(), APPEND_WORKERS, MAX_BATCH_EVENTS)
+                });
+                batcher.append(request).await
+            }
+            None => {
+                let columns = append::Columns::of(&request)?;
+                append::append_one(&self.pool, request, &columns).await
+            }
+        }
     }
 
     async fn read_stream(

@@ -43,7 +43,8 @@ pub(crate) async fn stream_version(pool: &PgPool, stream_id: &str) -> Result<u64
 
 /// Reads below the oldest running transaction only, in (transaction id, position) order:
 /// every row that could still commit has a transaction id at or above that horizon, so
-/// it sorts after anything returned now and a checkpoint can never pass it.
+/// it sorts after anything returned now and a checkpoint can never pass it. (The columns
+/// are qualified: the text copy of the transaction id must not be what is sorted.)
 pub(crate) async fn read_all(
     pool: &PgPool,
     after: GlobalCheckpoint,
@@ -51,9 +52,9 @@ pub(crate) async fn read_all(
 ) -> Result<GlobalBatch, StoreError> {
     let sql = format!(
         "SELECT {} FROM events e \
-         WHERE (transaction_id, position) > ($1::text::xid8, $2) \
-           AND transaction_id < pg_snapshot_xmin(pg_current_snapshot()) \
-         ORDER BY transaction_id, position LIMIT $3",
+         WHERE (e.transaction_id, e.position) > ($1::text::xid8, $2) \
+           AND e.transaction_id < (SELECT pg_snapshot_xmin(pg_current_snapshot())) \
+         ORDER BY e.transaction_id, e.position LIMIT $3",
         event_columns("e")
     );
     let rows: Vec<EventRow> = sqlx::query_as(&sql)

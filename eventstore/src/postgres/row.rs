@@ -11,7 +11,7 @@ use crate::StoreError;
 /// (`xid8` has no sqlx decoder, so the transaction id travels as text.)
 pub(crate) fn event_columns(alias: &str) -> String {
     format!(
-        "{a}.position, {a}.transaction_id::text AS transaction_id, {a}.event_id, {a}.stream_id, \
+        "{a}.position, {a}.transaction_id::text AS transaction_xid, {a}.event_id, {a}.stream_id, \
          {a}.stream_type, {a}.version, {a}.event_type, {a}.schema_version, {a}.payload, \
          {a}.metadata, {a}.recorded_at",
         a = alias
@@ -21,7 +21,7 @@ pub(crate) fn event_columns(alias: &str) -> String {
 #[derive(FromRow)]
 pub(crate) struct EventRow {
     pub position: i64,
-    pub transaction_id: String,
+    pub transaction_xid: String,
     pub event_id: Uuid,
     pub stream_id: String,
     pub stream_type: String,
@@ -35,9 +35,9 @@ pub(crate) struct EventRow {
 
 impl EventRow {
     pub fn transaction_id(&self) -> Result<u64, StoreError> {
-        self.transaction_id
+        self.transaction_xid
             .parse()
-            .map_err(|_| StoreError::Corrupt(format!("bad xid8 `{}`", self.transaction_id)))
+            .map_err(|_| StoreError::Corrupt(format!("bad xid8 `{}`", self.transaction_xid)))
     }
 
     pub fn into_envelope(self) -> Result<EventEnvelope, StoreError> {

@@ -73,9 +73,18 @@ struct Follower {
 impl Follower {
     fn take(&mut self, batch: Vec<keel_schemas::EventEnvelope>) {
         for e in batch {
-            assert!(self.seen.insert(e.event_id), "event {} delivered twice", e.event_id);
+            assert!(
+                self.seen.insert(e.event_id),
+                "event {} delivered twice",
+                e.event_id
+            );
             let last = self.last_version.entry(e.stream_id.clone()).or_default();
-            assert_eq!(e.stream_version, *last + 1, "stream {} out of order", e.stream_id);
+            assert_eq!(
+                e.stream_version,
+                *last + 1,
+                "stream {} out of order",
+                e.stream_id
+            );
             *last = e.stream_version;
         }
     }
@@ -110,7 +119,10 @@ async fn reader_sees_every_committed_event_once_in_stream_order() {
     let committed = ledger.lock().await.committed.len();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     while reader.seen.len() < committed {
-        assert!(tokio::time::Instant::now() < deadline, "reader did not catch up");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "reader did not catch up"
+        );
         let batch = store.read_all(checkpoint, 500).await.expect("read all");
         if batch.events.is_empty() {
             tokio::time::sleep(Duration::from_millis(10)).await;

@@ -1,0 +1,362 @@
+//! The command line: flags override the environment, which overrides the defaults (the
+//! defaults match `scripts/stack env`). Only this binary edge uses `anyhow`.
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+use keel_services::config::{
+    service_database_url, Secret, ServiceConfig, ServiceKind, DEFAULT_DATABASE_URL,
+    DEFAULT_MAX_BODY_BYTES, DEV_JWT_SECRET,
+};
+use keel_services::dependencies::Dependencies;
+use keel_services::shutdown::{self, Shutdown};
+use keel_services::{database, supervisor, telemetry, Application, JwtKeys};
+
+#[derive(Debug, Parser)]
+#[command(name = "keel", version, about = "keel: an event-sourced CQRS platform")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the order command service.
+    OrderService(OrderServiceArgs),
+    /// Run the payment command service.
+    PaymentService(PaymentServiceArgs),
+    /// Migrate, then run every process of the platform in this one process (supervised).
+    Up(UpArgs),
+    /// Create each service's database if missing and run the event store's migrations.
+    Migrate(MigrateArgs),
+    /// Mint a development bearer token (HS256, signed with JWT_SECRET).
+    Token(TokenArgs),
+}
+
+/// Settings every service shares.
+#[derive(Debug, Args)]
+struct CommonArgs {
+    /// PostgreSQL server; each service uses its own database on it (keel_orders, keel_payments).
+    #[arg(long, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL, hide_env_values = true)]
+    database_url: String,
+    /// Address to listen on.
+    #[arg(long, env = "KEEL_HOST", default_value = "127.0.0.1")]
+    host: IpAddr,
+    /// Secret that signs and verifies bearer tokens (HS256). A development default when unset.
+    #[arg(long, env = "JWT_SECRET", hide_env_values = true)]
+    jwt_secret: Option<String>,
+    /// Snapshot an aggregate every this many events; 0 turns snapshots off.
+    #[arg(long, env = "SNAPSHOT_EVERY", default_value_t = 100)]
+    snapshot_every: u64,
+    /// Largest accepted request body, in bytes (larger: 413).
+    #[arg(long, env = "MAX_BODY_BYTES", default_value_t = DEFAULT_MAX_BODY_BYTES)]
+    max_body_bytes: usize,
+    /// Connections in each service's database pool.
+    #[arg(long, env = "DATABASE_MAX_CONNECTIONS", default_value_t = 10)]
+    database_max_connections: u32,
+    #[command(flatten)]
+    later: LaterDependencies,
+}
+
+/// Kafka, Elasticsearch and ClickHouse: `keel up` checks them now; the relay, projectors
+/// and sagas use them.
+#[derive(Debug, Args)]
+struct LaterDependencies {
+    /// Kafka bootstrap servers (used by the relay, projectors and sagas).
+    #[arg(long, env = "KAFKA_BROKERS", default_value = "127.0.0.1:9092")]
+    kafka_brokers: String,
+    #[arg(
+        long,
+        env = "ELASTICSEARCH_URL",
+        default_value = "http://127.0.0.1:9200"
+    )]
+    elasticsearch_url: String,
+    /// ClickHouse HTTP endpoint (used by the analytics projector).
+    #[arg(long, env = "CLICKHOUSE_URL", default_value = "http://127.0.0.1:8123")]
+    clickhouse_url: String,
+}
+
+#[derive(Debug, Args)]
+struct OrderServiceArgs {
+    #[arg(long, env = "ORDER_SERVICE_PORT", default_value_t = 8081)]
+    port: u16,
+    /// The order service's own database (default: DATABASE_URL's server, database keel_orders).
+    #[arg(
+        long = "order-database-url",
+        env = "ORDER_DATABASE_URL",
+        hide_env_values = true
+    )]
+    own_database_url: Option<String>,
+    #[command(flatten)]
+    common: CommonArgs,
+}
+
+#[derive(Debug, Args)]
+struct PaymentServiceArgs {
+    #[arg(long, env = "PAYMENT_SERVICE_PORT", default_value_t = 8082)]
+    port: u16,
+    /// The payment service's own database (default: DATABASE_URL's server, database keel_payments).
+    #[arg(
+        long = "payment-database-url",
+        env = "PAYMENT_DATABASE_URL",
+        hide_env_values = true
+    )]
+    own_database_url: Option<String>,
+    #[command(flatten)]
+    common: CommonArgs,
+}
+
+#[derive(Debug, Args)]
+struct DatabaseOverrides {
+    #[arg(long, env = "ORDER_DATABASE_URL", hide_env_values = true)]
+    order_database_url: Option<String>,
+    #[arg(long, env = "PAYMENT_DATABASE_URL", hide_env_values = true)]
+    payment_database_url: Option<String>,
+}
+
+impl DatabaseOverrides {
+    fn get(&self, kind: ServiceKind) -> Option<&str> {
+        match kind {
+            ServiceKind::Orders => self.order_database_url.as_deref(),
+            ServiceKind::Payments => self.payment_database_url.as_deref(),
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+struct UpArgs {
+    #[arg(long, env = "ORDER_SERVICE_PORT", default_value_t = 8081)]
+    order_port: u16,
+    #[arg(long, env = "PAYMENT_SERVICE_PORT", default_value_t = 8082)]
+    payment_port: u16,
+    #[command(flatten)]
+    databases: DatabaseOverrides,
+    #[command(flatten)]
+    common: CommonArgs,
+}
+
+#[derive(Debug, Args)]
+struct MigrateArgs {
+    #[arg(long, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL, hide_env_values = true)]
+    database_url: String,
+    #[command(flatten)]
+    databases: DatabaseOverrides,
+}
+
+#[derive(Debug, Args)]
+struct TokenArgs {
+    /// The subject: the actor recorded in the metadata of the events this token causes.
+    #[arg(long, default_value = "developer")]
+    sub: String,
+    /// How long the token is valid: seconds, or a number with s, m, h or d.
+    #[arg(long, default_value = "24h", value_parser = parse_ttl)]
+    ttl: Duration,
+    #[arg(long, env = "JWT_SECRET", hide_env_values = true)]
+    jwt_secret: Option<String>,
+}
+
+pub fn run() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    telemetry::init();
+    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    runtime.block_on(async move {
+        match cli.command {
+            Command::OrderService(args) => {
+                serve(
+                    ServiceKind::Orders,
+                    args.port,
+                    args.own_database_url.as_deref(),
+                    &args.common,
+                )
+                .await
+            }
+            Command::PaymentService(args) => {
+                serve(
+                    ServiceKind::Payments,
+                    args.port,
+                    args.own_database_url.as_deref(),
+                    &args.common,
+                )
+                .await
+            }
+            Command::Up(args) => up(args).await,
+            Command::Migrate(args) => migrate(&args.database_url, &args.databases).await.map(drop),
+            Command::Token(args) => {
+                let keys = JwtKeys::new(&jwt_secret(args.jwt_secret.as_deref()));
+                println!(
+                    "{}",
+                    keys.mint(&args.sub, args.ttl).context("minting a token")?
+                );
+                Ok(())
+            }
+        }
+    })
+}
+
+fn jwt_secret(configured: Option<&str>) -> Secret {
+    match configured.filter(|s| !s.is_empty()) {
+        Some(secret) => Secret::new(secret.to_owned()),
+        None => {
+            tracing::warn!(
+                "JWT_SECRET is not set: using the development secret; set it outside development"
+            );
+            Secret::new(DEV_JWT_SECRET.to_owned())
+        }
+    }
+}
+
+fn config(
+    kind: ServiceKind,
+    port: u16,
+    database_url: String,
+    common: &CommonArgs,
+) -> ServiceConfig {
+    ServiceConfig {
+        kind,
+        host: common.host,
+        port,
+        database_url,
+        max_db_connections: common.database_max_connections,
+        jwt_secret: jwt_secret(common.jwt_secret.as_deref()),
+        snapshot_every: common.snapshot_every,
+        max_body_bytes: common.max_body_bytes,
+    }
+}
+
+async fn serve(
+    kind: ServiceKind,
+    port: u16,
+    own_url: Option<&str>,
+    common: &CommonArgs,
+) -> anyhow::Result<()> {
+    let url = service_database_url(kind, &common.database_url, own_url)?;
+    tracing::debug!(later = ?common.later, "dependencies of later processes");
+    let app = Application::build(config(kind, port, url, common)).await?;
+    println!("{kind} listening on {}", app.base_url());
+    app.run_until_stopped()
+        .await
+        .with_context(|| format!("{kind} failed"))
+}
+
+/// Creates and migrates every service's database; returns their URLs.
+async fn migrate(
+    database_url: &str,
+    overrides: &DatabaseOverrides,
+) -> anyhow::Result<Vec<(ServiceKind, String)>> {
+    let mut urls = Vec::new();
+    for kind in ServiceKind::ALL {
+        let url = service_database_url(kind, database_url, overrides.get(kind))?;
+        let created = database::migrate(kind, &url).await?;
+        let state = if created {
+            "created and migrated"
+        } else {
+            "migrated"
+        };
+        println!(
+            "{kind}: database {} {state}",
+            keel_services::config::redact_url(&url)
+        );
+        urls.push((kind, url));
+    }
+    Ok(urls)
+}
+
+async fn up(args: UpArgs) -> anyhow::Result<()> {
+    let later = &args.common.later;
+    let dependencies = Dependencies {
+        database_url: args.common.database_url.clone(),
+        kafka_brokers: later.kafka_brokers.clone(),
+        elasticsearch_url: later.elasticsearch_url.clone(),
+        clickhouse_url: later.clickhouse_url.clone(),
+    };
+    for line in dependencies.check().await? {
+        println!("{line}");
+    }
+    let urls = migrate(&args.common.database_url, &args.databases).await?;
+    let mut apps = Vec::new();
+    for (kind, url) in urls {
+        let port = match kind {
+            ServiceKind::Orders => args.order_port,
+            ServiceKind::Payments => args.payment_port,
+        };
+        let app = Application::build(config(kind, port, url, &args.common)).await?;
+        println!("{kind:<16} http://{}", app.address());
+        apps.push(app);
+    }
+    let order_url = apps
+        .iter()
+        .find(|a| a.kind() == ServiceKind::Orders)
+        .map(Application::base_url)
+        .unwrap_or_default();
+    let keys = JwtKeys::new(&jwt_secret(args.common.jwt_secret.as_deref()));
+    let token = keys
+        .mint("developer", Duration::from_secs(24 * 3600))
+        .context("minting the development token")?;
+    println!(
+        "ready: {} services up (Ctrl-C stops them). A development token, valid 24 h:",
+        apps.len()
+    );
+    println!();
+    println!("export KEEL_TOKEN={token}");
+    println!("{}", sample_curl(&order_url));
+    println!();
+
+    let shutdown = Shutdown::new();
+    let trigger = shutdown.clone();
+    tokio::spawn(async move {
+        shutdown::signal().await;
+        trigger.trigger();
+    });
+    supervisor::run_all(apps, shutdown).await?;
+    Ok(())
+}
+
+fn sample_curl(order_url: &str) -> String {
+    format!(
+        "curl -si -X POST {order_url}/orders -H \"Authorization: Bearer $KEEL_TOKEN\" \
+-H 'Content-Type: application/json' -H \"Idempotency-Key: $(date +%s%N)\" \
+-d '{{\"customer_id\":\"0b8f7d0e-3c1a-4f7e-9a52-6f1d2c3b4a59\",\"customer_name\":\"Ada Lovelace\",\
+\"currency\":\"EUR\",\"lines\":[{{\"sku\":\"SKU-1\",\"name\":\"Notebook\",\"quantity\":2,\"unit_price\":1250}}]}}'"
+    )
+}
+
+fn parse_ttl(raw: &str) -> Result<Duration, String> {
+    let raw = raw.trim();
+    let (number, unit) = match raw.char_indices().find(|(_, c)| !c.is_ascii_digit()) {
+        Some((i, _)) => raw.split_at(i),
+        None => (raw, "s"),
+    };
+    let n: u64 = number
+        .parse()
+        .map_err(|_| format!("`{raw}` is not a duration like 3600, 90m, 24h or 7d"))?;
+    let seconds = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        _ => return Err(format!("`{raw}`: the unit must be s, m, h or d")),
+    };
+    Ok(Duration::from_secs(n.saturating_mul(seconds)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn ttls_take_units() {
+        assert_eq!(parse_ttl("90"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_ttl("30m"), Ok(Duration::from_secs(1800)));
+        assert_eq!(parse_ttl("2d"), Ok(Duration::from_secs(172_800)));
+        assert!(parse_ttl("1w").is_err());
+        assert!(parse_ttl("h").is_err());
+    }
+}

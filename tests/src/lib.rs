@@ -1,0 +1,15 @@
+//! Shared helpers for the integration tests: where the servers are, and per-test isolation
+//! (a fresh PostgreSQL database, Kafka topic, index or ClickHouse database per test).
+
+mod database;
+mod http_service;
+mod settings;
+
+pub use database::TestDatabase;
+pub use http_service::{TestService, TEST_JWT_SECRET};
+pub use settings::{clickhouse_url, database_url, elasticsearch_url, kafka_brokers};
+
+/// A short random suffix for names of per-test resources.
+pub fn unique_suffix() -> String {
+    uuid::Uuid::new_v4().simple().to_string()[..12].to_owned()
+}
