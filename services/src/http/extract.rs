@@ -49,6 +49,17 @@ impl QueryParams {
             })
     }
 
+    /// The `at_version` of a time-travel read: absent, or a version of 1 or more.
+    pub fn at_version(&self) -> Result<Option<u64>, ApiError> {
+        match self.optional("at_version", "a version, 1 or more")? {
+            Some(0) => Err(ApiError::InvalidQuery {
+                field: Some("at_version".into()),
+                detail: "versions start at 1".into(),
+            }),
+            version => Ok(version),
+        }
+    }
+
     pub fn required<T: FromStr>(&self, name: &str, expected: &str) -> Result<T, ApiError> {
         self.optional(name, expected)?
             .ok_or_else(|| ApiError::InvalidQuery {

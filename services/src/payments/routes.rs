@@ -81,14 +81,7 @@ pub async fn get(
     IdPath(id): IdPath,
     query: QueryParams,
 ) -> Result<Response, ApiError> {
-    let at_version: Option<u64> = query.optional("at_version", "a version, 1 or more")?;
-    let loaded = match at_version {
-        Some(0) => {
-            return Err(ApiError::InvalidQuery {
-                field: Some("at_version".into()),
-                detail: "versions start at 1".into(),
-            })
-        }
+    let loaded = match query.at_version()? {
         Some(version) => payments.load_at(id, version).await?,
         None => payments.load(id).await?,
     };
