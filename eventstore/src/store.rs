@@ -47,6 +47,22 @@ pub trait EventStore: Send + Sync {
     /// The newest snapshot of the stream.
     async fn load_snapshot(&self, stream_id: &str) -> Result<Option<Snapshot>, StoreError>;
 
+    /// The newest snapshot taken with `snapshot_version` (if any) and the events after it
+    /// (all events when there is none): what loading an aggregate needs. Stores that can
+    /// should answer in one round trip.
+    async fn load_snapshot_and_tail(
+        &self,
+        stream_id: &str,
+        snapshot_version: u32,
+    ) -> Result<(Option<Snapshot>, Vec<EventEnvelope>), StoreError> {
+        let snapshot = self
+            .load_snapshot(stream_id)
+            .await?
+            .filter(|s| s.snapshot_version == snapshot_version);
+        let from = snapshot.as_ref().map_or(1, |s| s.stream_version + 1);
+        Ok((snapshot, self.read_stream(stream_id, from, None).await?))
+    }
+
     /// What the first request with this idempotency key committed.
     async fn find_idempotency(&self, key: &str) -> Result<Option<IdempotencyRecord>, StoreError>;
 

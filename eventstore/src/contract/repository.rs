@@ -100,11 +100,22 @@ pub async fn repository_uses_snapshots_and_ignores_stale_ones<S: EventStore>(sto
         .await
         .expect("save");
     assert_eq!(repo.load(&stream).await.expect("load").state, expected);
-    let unsnapshotted = Repository::<Tally, S>::new(store, SnapshotPolicy::DISABLED);
+    let unsnapshotted = Repository::<Tally, S>::new(Arc::clone(&store), SnapshotPolicy::DISABLED);
     assert_eq!(
         unsnapshotted.load(&stream).await.expect("load").state,
         expected
     );
+    // A snapshot at the last version leaves no tail to read.
+    store
+        .save_snapshot(Snapshot {
+            stream_version: 12,
+            state: serde_json::json!({ "total": 5, "count": 12 }),
+            ..snapshot
+        })
+        .await
+        .expect("save");
+    let loaded = repo.load(&stream).await.expect("load");
+    assert_eq!((loaded.version, loaded.state.total), (12, 5));
 }
 
 pub async fn repository_time_travel_and_conflicts<S: EventStore>(store: Arc<S>) {

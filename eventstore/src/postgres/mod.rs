@@ -129,6 +129,14 @@ impl EventStore for PgEventStore {
         snapshot::load(&self.pool, stream_id).await
     }
 
+    async fn load_snapshot_and_tail(
+        &self,
+        stream_id: &str,
+        snapshot_version: u32,
+    ) -> Result<(Option<Snapshot>, Vec<EventEnvelope>), StoreError> {
+        snapshot::load_with_tail(&self.pool, stream_id, snapshot_version).await
+    }
+
     async fn find_idempotency(&self, key: &str) -> Result<Option<IdempotencyRecord>, StoreError> {
         append::find_idempotency(&self.pool, key).await
     }

@@ -90,20 +90,26 @@ impl<A: Aggregate, S: EventStore + ?Sized> Repository<A, S> {
             state: A::default(),
             version: 0,
         };
-        if self.policy.enabled() {
-            if let Some(snapshot) = self.store.load_snapshot(stream_id).await? {
-                if let Some(state) = restore::<A>(&snapshot) {
-                    loaded = Loaded {
-                        state,
-                        version: snapshot.stream_version,
-                    };
+        if !self.policy.enabled() {
+            let events = self.store.read_stream(stream_id, 1, None).await?;
+            apply_all(&mut loaded, &events)?;
+            return Ok(loaded);
+        }
+        let (snapshot, mut tail) = self
+            .store
+            .load_snapshot_and_tail(stream_id, A::SNAPSHOT_VERSION)
+            .await?;
+        match snapshot.as_ref().map(|s| (s, restore::<A>(s))) {
+            Some((snapshot, Some(state))) => {
+                loaded = Loaded {
+                    state,
+                    version: snapshot.stream_version,
                 }
             }
+            // Unreadable: replay from the first event instead.
+            Some((_, None)) => tail = self.store.read_stream(stream_id, 1, None).await?,
+            None => {}
         }
-        let tail = self
-            .store
-            .read_stream(stream_id, loaded.version + 1, None)
-            .await?;
         apply_all(&mut loaded, &tail)?;
         Ok(loaded)
     }
