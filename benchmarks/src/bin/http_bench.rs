@@ -46,7 +46,8 @@ struct Args {
     /// Events in each long order stream.
     #[arg(long, default_value_t = 1000)]
     stream_len: u64,
-    /// Long orders per snapshot setting and client count (each takes one accepted command).
+    /// Long orders per snapshot setting and client count (each takes one accepted command);
+    /// 0 skips the long-stream runs.
     #[arg(long, default_value_t = 200)]
     long_orders: usize,
     /// Concurrent clients of the long-stream runs.
@@ -125,7 +126,10 @@ async fn main() -> anyhow::Result<()> {
     let open_rate = open.per_second();
     drop(server);
 
-    long_streams(&args, &store, &service_url).await?;
+    // `--long-orders 0` measures POST /orders alone.
+    if args.long_orders > 0 {
+        long_streams(&args, &store, &service_url).await?;
+    }
 
     println!("\n== targets ==");
     let met =
