@@ -79,14 +79,12 @@ impl Batcher {
 
     pub async fn append(&self, request: AppendRequest) -> Result<Committed, StoreError> {
         let columns = Columns::of(&request)?;
-        let alone = self.in_flight.fetch_add(1, Ordering::AcqRel) == 0;
-        let result = if alone {
+        let in_flight = InFlight::enter(&self.in_flight);
+        if in_flight.alone {
             append_one(&self.pool, request, &columns).await
         } else {
             self.enqueue(request, columns).await
-        };
-        self.in_flight.fetch_sub(1, Ordering::AcqRel);
-        result
+        }
     }
 
     async fn enqueue(
@@ -105,6 +103,25 @@ impl Batcher {
             .await
             .map_err(|_| stopped())?;
         answer.await.map_err(|_| stopped())?
+    }
+}
+
+/// Counts an append while it is under way, also when its caller gives up on it midway.
+struct InFlight<'a> {
+    counter: &'a AtomicUsize,
+    alone: bool,
+}
+
+impl<'a> InFlight<'a> {
+    fn enter(counter: &'a AtomicUsize) -> Self {
+        let alone = counter.fetch_add(1, Ordering::AcqRel) == 0;
+        Self { counter, alone }
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.counter.fetch_sub(1, Ordering::AcqRel);
     }
 }
 
