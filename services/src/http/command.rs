@@ -13,6 +13,11 @@ use super::context::RequestContext;
 use super::{idempotency, json};
 use crate::error::ApiError;
 
+/// The body of a command without fields (confirm, deliver, void): empty or `{}`.
+#[derive(Debug, Clone, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EmptyRequest {}
+
 /// The largest request body, as configured; put in the request extensions by the router.
 #[derive(Debug, Clone, Copy)]
 pub struct BodyLimit(pub usize);

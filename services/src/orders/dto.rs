@@ -151,11 +151,6 @@ impl CancelOrderRequest {
     }
 }
 
-/// A command without fields: the body may be empty or `{}`.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct EmptyRequest {}
-
 pub fn confirm_command() -> OrderCommand {
     OrderCommand::ConfirmOrder
 }

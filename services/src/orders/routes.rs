@@ -9,12 +9,12 @@ use keel_eventstore::CommandContext;
 use uuid::Uuid;
 
 use super::dto::{
-    self, CancelOrderRequest, EmptyRequest, OrderView, PaymentAuthorizedRequest, PlaceOrderRequest,
+    self, CancelOrderRequest, OrderView, PaymentAuthorizedRequest, PlaceOrderRequest,
     ShipOrderRequest,
 };
 use crate::error::ApiError;
 use crate::executor::{Answer, CommandExecutor, Target};
-use crate::http::command::{CommandHeaders, CommandRequest};
+use crate::http::command::{CommandHeaders, CommandRequest, EmptyRequest};
 use crate::http::extract::{IdPath, QueryParams};
 use crate::http::problem::Problem;
 use crate::http::response::{self, EventList};

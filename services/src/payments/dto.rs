@@ -104,11 +104,6 @@ impl AmountRequest {
     }
 }
 
-/// A command without fields: the body may be empty or `{}`.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct EmptyRequest {}
-
 pub fn void_command() -> PaymentCommand {
     PaymentCommand::VoidAuthorisation
 }

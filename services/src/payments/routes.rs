@@ -10,12 +10,12 @@ use uuid::Uuid;
 
 use super::by_order;
 use super::dto::{
-    self, AmountRequest, AuthorizeRequest, DeclineRequest, EmptyRequest, PaymentList, PaymentView,
+    self, AmountRequest, AuthorizeRequest, DeclineRequest, PaymentList, PaymentView,
     RequestPaymentRequest,
 };
 use crate::error::ApiError;
 use crate::executor::{Answer, CommandExecutor, Target};
-use crate::http::command::{CommandHeaders, CommandRequest};
+use crate::http::command::{CommandHeaders, CommandRequest, EmptyRequest};
 use crate::http::extract::{IdPath, QueryParams};
 use crate::http::problem::Problem;
 use crate::http::response::{self, EventList};
