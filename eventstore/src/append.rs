@@ -3,7 +3,9 @@ use std::fmt;
 
 use keel_schemas::NewEvent;
 
-use crate::{InvalidInput, MAX_STREAM_ID_LEN};
+use uuid::Uuid;
+
+use crate::{InvalidInput, StoreError, MAX_STREAM_ID_LEN};
 
 /// The version a writer believes a stream is at.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,13 +46,17 @@ pub struct IdempotencyKey {
     pub request_hash: String,
 }
 
-/// What the first request with an idempotency key committed.
+/// What the first request with an idempotency key was answered.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IdempotencyRecord {
     pub key: String,
     pub request_hash: String,
     pub stream_id: String,
+    /// The stream's version after the request: the answer is the state at this version,
+    /// unless `answer` holds another one.
     pub stream_version: u64,
+    /// An answer recorded without an append (e.g. a refusal), opaque to the store.
+    pub answer: Option<serde_json::Value>,
 }
 
 /// Events to append to one stream, atomically, with their outbox rows.
@@ -90,6 +96,11 @@ impl AppendRequest {
         if self.stream_type.is_empty() {
             return Err(InvalidInput::EmptyStreamType);
         }
+        if self.stream_type.contains('\0') {
+            return Err(InvalidInput::NulInName {
+                what: "stream type",
+            });
+        }
         if self.events.is_empty() {
             return Err(InvalidInput::EmptyAppend);
         }
@@ -97,6 +108,9 @@ impl AppendRequest {
         for (index, event) in self.events.iter().enumerate() {
             if event.event_type.is_empty() {
                 return Err(InvalidInput::EmptyEventType { index });
+            }
+            if event.event_type.contains('\0') {
+                return Err(InvalidInput::NulInName { what: "event type" });
             }
             if event.schema_version == 0 {
                 return Err(InvalidInput::ZeroSchemaVersion { index });
@@ -110,14 +124,51 @@ impl AppendRequest {
             if !ids.insert(event.event_id) {
                 return Err(InvalidInput::DuplicateEventId);
             }
+            if let Some(path) = nul_in(&event.payload, "payload") {
+                return Err(InvalidInput::NulCharacter { index, path });
+            }
+            let metadata = [
+                ("metadata.traceparent", &event.metadata.traceparent),
+                ("metadata.actor", &event.metadata.actor),
+                ("metadata.idempotency_key", &event.metadata.idempotency_key),
+            ];
+            for (path, value) in metadata {
+                if value.as_deref().is_some_and(|v| v.contains('\0')) {
+                    let path = path.to_owned();
+                    return Err(InvalidInput::NulCharacter { index, path });
+                }
+            }
         }
         Ok(())
+    }
+}
+
+/// The path of the first string (key or value) in `value` that holds U+0000.
+fn nul_in(value: &serde_json::Value, path: &str) -> Option<String> {
+    use serde_json::Value;
+    match value {
+        Value::String(s) if s.contains('\0') => Some(path.to_owned()),
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(i, item)| nul_in(item, &format!("{path}[{i}]"))),
+        Value::Object(map) => map.iter().find_map(|(key, item)| {
+            let here = format!("{path}.{}", key.replace('\0', "\\u0000"));
+            if key.contains('\0') {
+                return Some(here);
+            }
+            nul_in(item, &here)
+        }),
+        _ => None,
     }
 }
 
 pub(crate) fn validate_stream_id(stream_id: &str) -> Result<(), InvalidInput> {
     if stream_id.is_empty() {
         return Err(InvalidInput::EmptyStreamId);
+    }
+    if stream_id.contains('\0') {
+        return Err(InvalidInput::NulInName { what: "stream id" });
     }
     let len = stream_id.chars().count();
     if len > MAX_STREAM_ID_LEN {
@@ -140,4 +191,32 @@ pub struct Committed {
     /// True when nothing was written because the events (by event id) or the idempotency
     /// key were already stored; the fields then describe the original append.
     pub deduplicated: bool,
+}
+
+/// Decides whether the stored rows of a request's event ids are that very request,
+/// appended before.
+pub(crate) fn repeated_append(
+    request: &AppendRequest,
+    ids: &[Uuid],
+    mut stored: Vec<(Uuid, String, u64, u64)>,
+) -> Result<Option<Committed>, StoreError> {
+    if stored.is_empty() {
+        return Ok(None);
+    }
+    stored.sort_by_key(|(_, _, version, _)| *version);
+    let first = stored[0].2;
+    let whole = stored.len() == ids.len()
+        && stored.iter().zip(ids).enumerate().all(|(i, (row, id))| {
+            row.0 == *id && row.1 == request.stream_id && row.2 == first + i as u64
+        });
+    if !whole {
+        let event_id = stored[0].0;
+        return Err(InvalidInput::EventIdTaken { event_id }.into());
+    }
+    Ok(Some(Committed {
+        stream_id: request.stream_id.clone(),
+        stream_version: first + ids.len() as u64 - 1,
+        positions: stored.iter().map(|row| row.3).collect(),
+        deduplicated: true,
+    }))
 }

@@ -10,8 +10,8 @@ use uuid::Uuid;
 
 use crate::append::validate_stream_id;
 use crate::{
-    AppendRequest, Committed, EventStore, GlobalBatch, GlobalCheckpoint, IdempotencyRecord,
-    OutboxEntry, Snapshot, StoreError,
+    AppendRequest, Committed, EventStore, GlobalBatch, GlobalCheckpoint, GlobalEvent,
+    IdempotencyRecord, OutboxEntry, Snapshot, StoreError,
 };
 
 /// Everything behind one lock: an append is atomic and commits in position order, so the
@@ -27,7 +27,7 @@ struct Inner {
     events: Vec<EventEnvelope>,
     streams: HashMap<String, Vec<usize>>,
     event_ids: HashMap<Uuid, usize>,
-    snapshots: HashMap<String, Snapshot>,
+    snapshots: HashMap<(String, u32), Snapshot>,
     idempotency: HashMap<String, IdempotencyRecord>,
     outbox: BTreeMap<u64, usize>,
     next_outbox_id: u64,
@@ -66,18 +66,16 @@ impl Inner {
                 }));
             }
         }
-        let mut stored: Vec<&EventEnvelope> = request
-            .events
+        let ids: Vec<Uuid> = request.events.iter().map(|e| e.event_id).collect();
+        let stored = ids
             .iter()
-            .filter_map(|e| self.event_ids.get(&e.event_id).map(|&i| &self.events[i]))
+            .filter_map(|id| self.event_ids.get(id).map(|&i| &self.events[i]))
+            .map(|e| {
+                let (id, stream) = (e.event_id, e.stream_id.clone());
+                (id, stream, e.stream_version, e.global_position)
+            })
             .collect();
-        stored.sort_by_key(|e| e.stream_version);
-        Ok(stored.last().map(|last| Committed {
-            stream_id: last.stream_id.clone(),
-            stream_version: last.stream_version,
-            positions: stored.iter().map(|e| e.global_position).collect(),
-            deduplicated: true,
-        }))
+        crate::append::repeated_append(request, &ids, stored)
     }
 }
 
@@ -134,6 +132,7 @@ impl EventStore for InMemoryStore {
                     request_hash: key.request_hash,
                     stream_id: request.stream_id.clone(),
                     stream_version,
+                    answer: None,
                 },
             );
         }
@@ -180,40 +179,61 @@ impl EventStore for InMemoryStore {
     ) -> Result<GlobalBatch, StoreError> {
         let inner = self.lock()?;
         let start = usize::try_from(after.position).unwrap_or(usize::MAX);
-        let events: Vec<EventEnvelope> = inner
+        let events: Vec<GlobalEvent> = inner
             .events
             .iter()
             .skip(start)
             .take(limit)
-            .cloned()
+            .map(|e| GlobalEvent {
+                cursor: GlobalCheckpoint {
+                    transaction_id: e.global_position,
+                    position: e.global_position,
+                },
+                event: e.clone(),
+            })
             .collect();
-        let checkpoint = events.last().map_or(after, |e| GlobalCheckpoint {
-            transaction_id: e.global_position,
-            position: e.global_position,
-        });
+        let checkpoint = events.last().map_or(after, |e| e.cursor);
         Ok(GlobalBatch { events, checkpoint })
     }
 
     async fn save_snapshot(&self, snapshot: Snapshot) -> Result<(), StoreError> {
         validate_stream_id(&snapshot.stream_id)?;
         let mut inner = self.lock()?;
-        let keep_old = inner.snapshots.get(&snapshot.stream_id).is_some_and(|old| {
-            old.stream_version >= snapshot.stream_version
-                && old.snapshot_version == snapshot.snapshot_version
-        });
+        let slot = (snapshot.stream_id.clone(), snapshot.snapshot_version);
+        let keep_old = inner
+            .snapshots
+            .get(&slot)
+            .is_some_and(|old| old.stream_version >= snapshot.stream_version);
         if !keep_old {
-            inner.snapshots.insert(snapshot.stream_id.clone(), snapshot);
+            inner.snapshots.insert(slot, snapshot);
         }
         Ok(())
     }
 
-    async fn load_snapshot(&self, stream_id: &str) -> Result<Option<Snapshot>, StoreError> {
+    async fn load_snapshot(
+        &self,
+        stream_id: &str,
+        snapshot_version: u32,
+    ) -> Result<Option<Snapshot>, StoreError> {
         validate_stream_id(stream_id)?;
-        Ok(self.lock()?.snapshots.get(stream_id).cloned())
+        let slot = (stream_id.to_owned(), snapshot_version);
+        Ok(self.lock()?.snapshots.get(&slot).cloned())
     }
 
     async fn find_idempotency(&self, key: &str) -> Result<Option<IdempotencyRecord>, StoreError> {
         Ok(self.lock()?.idempotency.get(key).cloned())
+    }
+
+    async fn record_answer(
+        &self,
+        record: IdempotencyRecord,
+    ) -> Result<IdempotencyRecord, StoreError> {
+        let mut inner = self.lock()?;
+        Ok(inner
+            .idempotency
+            .entry(record.key.clone())
+            .or_insert(record)
+            .clone())
     }
 
     async fn outbox_peek(&self, limit: usize) -> Result<Vec<OutboxEntry>, StoreError> {

@@ -7,6 +7,7 @@
 mod append;
 mod concurrency;
 mod idempotency;
+mod isolation;
 mod outbox;
 mod read;
 mod repository;
@@ -16,6 +17,7 @@ pub mod tally;
 pub use append::*;
 pub use concurrency::*;
 pub use idempotency::*;
+pub use isolation::*;
 pub use outbox::*;
 pub use read::*;
 pub use repository::*;
@@ -64,6 +66,10 @@ macro_rules! contract_suite {
             read_stream_honours_the_range,
             read_all_returns_every_event_once_in_batches,
             snapshots_keep_the_newest,
+            snapshots_of_other_shapes_live_side_by_side,
+            a_bad_request_fails_alone,
+            partly_stored_event_ids_are_refused,
+            answers_recorded_without_an_append_hold_their_key,
             outbox_holds_exactly_the_committed_events,
             repository_executes_and_reloads,
             repository_uses_snapshots_and_ignores_stale_ones,

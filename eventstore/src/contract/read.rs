@@ -81,7 +81,22 @@ pub async fn read_all_returns_every_event_once_in_batches<S: EventStore>(store: 
         }
         assert!(batch.events.len() <= 7);
         assert!(batch.checkpoint > checkpoint);
-        for event in batch.events {
+        let mut previous = checkpoint;
+        for global in &batch.events {
+            assert!(global.cursor > previous, "cursors must grow within a batch");
+            previous = global.cursor;
+        }
+        assert_eq!(
+            previous, batch.checkpoint,
+            "the batch ends at its last cursor"
+        );
+        // Resuming from any event's cursor yields exactly the events after it.
+        if batch.events.len() > 1 {
+            let middle = batch.events[0].cursor;
+            let rest = store.read_all(middle, 7).await.expect("read all");
+            assert_eq!(rest.events.first(), batch.events.get(1));
+        }
+        for event in batch.events.into_iter().map(|g| g.event) {
             assert!(
                 seen.insert(event.event_id),
                 "event {} read twice",

@@ -67,7 +67,7 @@ pub async fn repository_uses_snapshots_and_ignores_stale_ones<S: EventStore>(sto
         repo.execute(&stream, &Add(n), &ctx).await.expect("add");
     }
     let snapshot = store
-        .load_snapshot(&stream)
+        .load_snapshot(&stream, 1)
         .await
         .expect("load")
         .expect("taken");
@@ -91,15 +91,36 @@ pub async fn repository_uses_snapshots_and_ignores_stale_ones<S: EventStore>(sto
         .await
         .expect("save");
     assert_eq!(repo.load(&stream).await.expect("load").state.total, 1012);
-    // ...and ignored, with a full replay, when its snapshot version is another one.
+    // ...and ignored when its snapshot version is another one (replayed from the matching
+    // snapshot, or from the first event when there is none).
     store
         .save_snapshot(Snapshot {
             snapshot_version: 99,
-            ..forged
+            stream_version: 12,
+            ..forged.clone()
         })
         .await
         .expect("save");
-    assert_eq!(repo.load(&stream).await.expect("load").state, expected);
+    assert_eq!(repo.load(&stream).await.expect("load").state.total, 1012);
+    let other_shape = Snapshot {
+        stream_id: unique_stream(),
+        snapshot_version: 99,
+        ..forged
+    };
+    for n in 1..=3 {
+        repo.execute(&other_shape.stream_id, &Add(n), &ctx)
+            .await
+            .expect("add");
+    }
+    store
+        .save_snapshot(Snapshot {
+            stream_version: 3,
+            ..other_shape.clone()
+        })
+        .await
+        .expect("save");
+    let replayed = repo.load(&other_shape.stream_id).await.expect("load");
+    assert_eq!(replayed.state, Tally { total: 6, count: 3 });
     let unsnapshotted = Repository::<Tally, S>::new(Arc::clone(&store), SnapshotPolicy::DISABLED);
     assert_eq!(
         unsnapshotted.load(&stream).await.expect("load").state,

@@ -2,7 +2,9 @@ use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, PgExecutor, PgPool, Row};
 use uuid::Uuid;
 
+use super::retry::{backoff, TRANSIENT_RETRIES};
 use super::{to_i64, to_u64};
+use crate::error::{failure_of, Failure};
 use crate::{
     AppendRequest, Committed, ExpectedVersion, IdempotencyRecord, InvalidInput, StoreError,
 };
@@ -14,11 +16,22 @@ const ANY_VERSION_RETRIES: usize = 16;
 /// version, check the expectation, insert the events (versions follow without holes), their
 /// outbox rows and the idempotency key. A failed expectation inserts nothing; a concurrent
 /// writer is stopped by the unique constraints.
+///
+/// The last guard keeps each stream in order in the global log, which is read by
+/// (transaction id, position): an append may not follow an event of a younger transaction.
+/// Only `append_in` can meet it (a transaction that wrote before appending, while another
+/// append to the stream committed); in autocommit the transaction id is taken after the
+/// stream's last event committed.
 const APPEND_SQL: &str = "
-WITH current AS (
-    SELECT COALESCE(MAX(version), 0) AS v FROM events WHERE stream_id = $1
+WITH last AS (
+    SELECT version, transaction_id FROM events WHERE stream_id = $1
+    ORDER BY version DESC LIMIT 1
+), current AS (
+    SELECT COALESCE((SELECT version FROM last), 0) AS v,
+           (SELECT transaction_id FROM last) AS x
 ), guard AS (
-    SELECT v FROM current WHERE $3::bigint IS NULL OR v = $3
+    SELECT v FROM current
+    WHERE ($3::bigint IS NULL OR v = $3) AND (x IS NULL OR x <= pg_current_xact_id())
 ), inserted AS (
     INSERT INTO events (event_id, stream_id, stream_type, version, event_type, schema_version,
                         payload, metadata)
@@ -114,29 +127,44 @@ fn committed(stream_id: &str, rows: Vec<PgRow>) -> Result<Committed, StoreError>
     })
 }
 
-/// Appends one request on its own statement, retrying `Any` appends that lost a race.
+/// Appends one request on its own statement, retrying `Any` appends that lost a race and
+/// statements that failed transiently.
+///
+/// `maybe_committed`: an earlier try failed with an unknown outcome (the connection dropped
+/// mid-statement), so finding every event stored means our own commit, not a repeat.
 pub(super) async fn append_one(
     pool: &PgPool,
     request: AppendRequest,
     columns: &Columns,
+    mut maybe_committed: bool,
 ) -> Result<Committed, StoreError> {
-    for _ in 0..ANY_VERSION_RETRIES {
+    let mut races = 0;
+    let mut failures = 0;
+    loop {
         match columns.insert(pool, &request).await {
             Ok(rows) if !rows.is_empty() => return committed(&request.stream_id, rows),
             Ok(_) => return explain_refusal(pool, &request, &columns.ids).await,
-            Err(sqlx::Error::Database(db)) if db.is_unique_violation() => {
-                if let Some(done) = already_stored(pool, &request, &columns.ids).await? {
-                    return Ok(done);
+            Err(e) => match failure_of(&e) {
+                Failure::Unique => {
+                    if let Some(mut done) = already_stored(pool, &request, &columns.ids).await? {
+                        done.deduplicated &= !maybe_committed;
+                        return Ok(done);
+                    }
+                    races += 1;
+                    if request.expected != ExpectedVersion::Any || races >= ANY_VERSION_RETRIES {
+                        return explain_refusal(pool, &request, &columns.ids).await;
+                    }
+                    // A concurrent writer took the next version: read it again and retry.
                 }
-                if request.expected != ExpectedVersion::Any {
-                    return explain_refusal(pool, &request, &columns.ids).await;
+                Failure::Transient if failures < TRANSIENT_RETRIES => {
+                    failures += 1;
+                    maybe_committed = true;
+                    tokio::time::sleep(backoff(failures)).await;
                 }
-                // A concurrent writer took the next version: read it again and retry.
-            }
-            Err(e) => return Err(e.into()),
+                _ => return Err(e.into()),
+            },
         }
     }
-    explain_refusal(pool, &request, &columns.ids).await
 }
 
 /// Appends inside the caller's transaction, once (no retry: a failed statement aborts the
@@ -158,7 +186,8 @@ pub(crate) async fn append_in(
     }
 }
 
-/// Nothing was inserted: either the request was already committed, or the version moved.
+/// Nothing was inserted: the request was already committed, the version moved, or (only
+/// inside a caller's transaction) the order guard refused it.
 pub(super) async fn explain_refusal(
     pool: &PgPool,
     request: &AppendRequest,
@@ -167,14 +196,23 @@ pub(super) async fn explain_refusal(
     if let Some(done) = already_stored(pool, request, ids).await? {
         return Ok(done);
     }
+    let actual = super::read::stream_version(pool, &request.stream_id).await?;
+    if request.expected.required().is_none_or(|v| v == actual) {
+        return Err(StoreError::Transient(format!(
+            "stream `{}` got an append from a younger transaction after this transaction's \
+             first write; roll the transaction back and run it again",
+            request.stream_id
+        )));
+    }
     Err(StoreError::WrongExpectedVersion {
         stream_id: request.stream_id.clone(),
         expected: request.expected,
-        actual: super::read::stream_version(pool, &request.stream_id).await?,
+        actual,
     })
 }
 
-/// The earlier append that this request repeats, by idempotency key or by event id.
+/// The earlier append that this request repeats, by idempotency key or by event ids: every
+/// id stored, in this stream, in this order. Some ids stored otherwise is an error.
 async fn already_stored(
     pool: &PgPool,
     request: &AppendRequest,
@@ -194,26 +232,20 @@ async fn already_stored(
         }
     }
     let rows = sqlx::query(
-        "SELECT stream_id, version, position FROM events WHERE event_id = ANY($1) ORDER BY version",
+        "SELECT event_id, stream_id, version, position FROM events WHERE event_id = ANY($1)",
     )
     .bind(ids)
     .fetch_all(pool)
     .await?;
-    let Some(last) = rows.last() else {
-        return Ok(None);
-    };
-    let stream_id: String = last.try_get("stream_id")?;
-    let stream_version = to_u64(last.try_get("version")?, "stream version")?;
-    let positions = rows
-        .iter()
-        .map(|r| to_u64(r.try_get("position")?, "position"))
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(Some(Committed {
-        stream_id,
-        stream_version,
-        positions,
-        deduplicated: true,
-    }))
+    let mut stored = Vec::with_capacity(rows.len());
+    for row in &rows {
+        let id: Uuid = row.try_get("event_id")?;
+        let stream_id: String = row.try_get("stream_id")?;
+        let version = to_u64(row.try_get("version")?, "stream version")?;
+        let position = to_u64(row.try_get("position")?, "position")?;
+        stored.push((id, stream_id, version, position));
+    }
+    crate::append::repeated_append(request, ids, stored)
 }
 
 pub(crate) async fn find_idempotency(
@@ -221,7 +253,8 @@ pub(crate) async fn find_idempotency(
     key: &str,
 ) -> Result<Option<IdempotencyRecord>, StoreError> {
     let row = sqlx::query(
-        "SELECT request_hash, stream_id, stream_version FROM idempotency_keys WHERE key = $1",
+        "SELECT request_hash, stream_id, stream_version, answer FROM idempotency_keys \
+         WHERE key = $1",
     )
     .bind(key)
     .fetch_optional(pool)
@@ -232,5 +265,46 @@ pub(crate) async fn find_idempotency(
         request_hash: row.try_get("request_hash")?,
         stream_id: row.try_get("stream_id")?,
         stream_version: to_u64(row.try_get("stream_version")?, "stream version")?,
+        answer: row.try_get("answer")?,
     }))
+}
+
+pub(crate) async fn record_answer(
+    pool: &PgPool,
+    record: IdempotencyRecord,
+) -> Result<IdempotencyRecord, StoreError> {
+    let inserted = sqlx::query(
+        "INSERT INTO idempotency_keys (key, request_hash, stream_id, stream_version, answer) \
+         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (key) DO NOTHING",
+    )
+    .bind(&record.key)
+    .bind(&record.request_hash)
+    .bind(&record.stream_id)
+    .bind(to_i64(record.stream_version, "stream version")?)
+    .bind(&record.answer)
+    .execute(pool)
+    .await?;
+    if inserted.rows_affected() == 1 {
+        return Ok(record);
+    }
+    find_idempotency(pool, &record.key)
+        .await?
+        .ok_or_else(|| StoreError::Transient("idempotency key removed meanwhile".into()))
+}
+
+/// Deletes keys recorded before `cutoff`, at most `limit` at a time (short transactions).
+pub(crate) async fn purge_idempotency(
+    pool: &PgPool,
+    older_than: std::time::Duration,
+    limit: i64,
+) -> Result<u64, StoreError> {
+    let done = sqlx::query(
+        "DELETE FROM idempotency_keys WHERE key IN (SELECT key FROM idempotency_keys \
+         WHERE created_at < now() - make_interval(secs => $1) LIMIT $2)",
+    )
+    .bind(older_than.as_secs_f64())
+    .bind(limit)
+    .execute(pool)
+    .await?;
+    Ok(done.rows_affected())
 }

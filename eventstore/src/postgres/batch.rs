@@ -1,18 +1,33 @@
 //! Group commit: concurrent appends share one statement, so one round trip and one WAL
-//! flush serve many writers. Each request keeps its own outcome: its expected version is
-//! checked on its own, and a request the batch cannot decide alone (a unique violation
-//! anywhere: a retried event id, a reused idempotency key, a race with another batch) is
-//! re-run on its own statement, since the failed batch wrote nothing.
+//! flush serve many writers, and each request keeps its own outcome.
+//!
+//! - One queue for all workers, bounded (a full queue answers `Overloaded` at once), with
+//!   the streams and idempotency keys of the batches under way: a stream is in at most one
+//!   batch at a time, so batches never wait on each other's rows (no deadlocks), and a
+//!   stream's requests run in arrival order.
+//! - A request whose deadline passed, or whose caller gave up, is dropped before it runs:
+//!   it is never appended late.
+//! - A batch that fails on one request's data or a unique constraint is split in halves
+//!   until the culprit runs alone (one request's trouble stays its own); a transient
+//!   failure (deadlock, lost connection) retries the batch with backoff; event ids make a
+//!   retry of a batch that did commit harmless.
+//! - Workers that died (a panic, their runtime shut down) are replaced on the next append.
 
 use std::collections::{HashMap, HashSet, VecDeque};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
 
 use futures::future::join_all;
 use sqlx::{PgPool, Row};
-use tokio::sync::{mpsc, oneshot, Mutex};
+use tokio::sync::{oneshot, Notify};
+use tokio::time::Instant;
 
 use super::append::{append_one, explain_refusal, Columns};
+use super::retry::{backoff, TRANSIENT_RETRIES};
+use crate::error::{failure_of, Failure};
 use crate::{AppendRequest, Committed, StoreError};
 
 const BATCH_SQL: &str = "
@@ -20,11 +35,12 @@ WITH req AS (
     SELECT * FROM UNNEST($1::int[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::text[])
         AS r(idx, stream_id, stream_type, expected, ikey, ihash)
 ), ok AS (
-    SELECT req.*, cur.v FROM req
-    CROSS JOIN LATERAL (
-        SELECT COALESCE(MAX(version), 0) AS v FROM events WHERE events.stream_id = req.stream_id
-    ) cur
-    WHERE req.expected IS NULL OR cur.v = req.expected
+    SELECT req.*, COALESCE(cur.version, 0) AS v FROM req
+    LEFT JOIN LATERAL (
+        SELECT version FROM events WHERE events.stream_id = req.stream_id
+        ORDER BY version DESC LIMIT 1
+    ) cur ON true
+    WHERE req.expected IS NULL OR COALESCE(cur.version, 0) = req.expected
 ), inserted AS (
     INSERT INTO events (event_id, stream_id, stream_type, version, event_type, schema_version,
                         payload, metadata)
@@ -46,45 +62,195 @@ WITH req AS (
 )
 SELECT position, stream_id, version FROM inserted";
 
+/// How the batcher works; see [`crate::PgEventStore::with_group_commit`].
+#[derive(Debug, Clone, Copy)]
+pub struct GroupCommit {
+    /// Batches under way at once.
+    pub workers: usize,
+    /// Events in one batch at most.
+    pub max_batch_events: usize,
+    /// Appends waiting at most; more are refused with `Overloaded`.
+    pub max_queued: usize,
+    /// How long an append may wait for its batch before it is dropped, unappended.
+    pub queue_timeout: Duration,
+}
+
+impl Default for GroupCommit {
+    fn default() -> Self {
+        Self {
+            workers: 2,
+            max_batch_events: 1000,
+            max_queued: 4096,
+            queue_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
 /// An append waiting for a batch.
 struct Pending {
+    id: u64,
     request: AppendRequest,
     columns: Columns,
+    deadline: Instant,
     reply: oneshot::Sender<Result<Committed, StoreError>>,
 }
 
+#[derive(Default)]
+struct Queue {
+    waiting: VecDeque<Pending>,
+    busy_streams: HashSet<String>,
+    busy_keys: HashSet<String>,
+}
+
+impl Queue {
+    fn is_free(&self, request: &AppendRequest) -> bool {
+        let key_busy = request
+            .idempotency
+            .as_ref()
+            .is_some_and(|k| self.busy_keys.contains(&k.key));
+        !key_busy && !self.busy_streams.contains(&request.stream_id)
+    }
+
+    fn occupy(&mut self, request: &AppendRequest) -> Claimed {
+        self.busy_streams.insert(request.stream_id.clone());
+        let key = request.idempotency.as_ref().map(|k| k.key.clone());
+        if let Some(key) = &key {
+            self.busy_keys.insert(key.clone());
+        }
+        Claimed {
+            stream: request.stream_id.clone(),
+            key,
+        }
+    }
+}
+
+/// A stream (and key) taken by a batch under way.
+struct Claimed {
+    stream: String,
+    key: Option<String>,
+}
+
+struct Shared {
+    queue: Mutex<Queue>,
+    wake: Notify,
+    alive: AtomicUsize,
+    next_id: AtomicU64,
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, Queue> {
+        // A panic while holding the lock leaves the queue consistent (every change is one
+        // collection operation), so a poisoned lock is still usable.
+        self.queue.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// Releases what a batch (or a lone writer) took, also when its task dies midway.
+struct Release<'a> {
+    shared: &'a Shared,
+    claims: Vec<Claimed>,
+}
+
+impl Drop for Release<'_> {
+    fn drop(&mut self) {
+        let mut queue = self.shared.lock();
+        for claim in self.claims.drain(..) {
+            queue.busy_streams.remove(&claim.stream);
+            if let Some(key) = claim.key {
+                queue.busy_keys.remove(&key);
+            }
+        }
+        let more = !queue.waiting.is_empty();
+        drop(queue);
+        if more {
+            self.shared.wake.notify_one();
+        }
+    }
+}
+
 /// Hands appends to a few workers that each take whatever is queued as one batch.
-#[derive(Debug)]
 pub(crate) struct Batcher {
     pool: PgPool,
-    queue: mpsc::Sender<Pending>,
+    settings: GroupCommit,
+    shared: Arc<Shared>,
     /// Appends under way; a lone writer skips the queue and its hop between tasks.
     in_flight: AtomicUsize,
 }
 
+impl std::fmt::Debug for Batcher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Batcher")
+            .field("settings", &self.settings)
+            .finish_non_exhaustive()
+    }
+}
+
 impl Batcher {
-    /// Starts `workers` batch workers on the current runtime.
-    pub fn start(pool: PgPool, workers: usize, max_events: usize) -> Self {
-        let (queue, receiver) = mpsc::channel(4096);
-        let receiver = Arc::new(Mutex::new(receiver));
-        for _ in 0..workers.max(1) {
-            tokio::spawn(work(pool.clone(), Arc::clone(&receiver), max_events));
-        }
+    pub fn new(pool: PgPool, settings: GroupCommit) -> Self {
         Self {
             pool,
-            queue,
+            settings,
+            shared: Arc::new(Shared {
+                queue: Mutex::default(),
+                wake: Notify::new(),
+                alive: AtomicUsize::new(0),
+                next_id: AtomicU64::new(0),
+            }),
             in_flight: AtomicUsize::new(0),
+        }
+    }
+
+    /// Workers alive now (for readiness and tests).
+    pub fn workers_alive(&self) -> usize {
+        self.shared.alive.load(Ordering::Acquire)
+    }
+
+    /// Starts workers on the current runtime until the configured number are alive.
+    fn ensure_workers(&self) {
+        let wanted = self.settings.workers.max(1);
+        loop {
+            let alive = self.shared.alive.load(Ordering::Acquire);
+            if alive >= wanted {
+                return;
+            }
+            if self
+                .shared
+                .alive
+                .compare_exchange(alive, alive + 1, Ordering::AcqRel, Ordering::Acquire)
+                .is_ok()
+            {
+                if alive > 0 {
+                    tracing::warn!(alive, wanted, "starting an append worker to replace one");
+                }
+                let alive = Alive(Arc::clone(&self.shared));
+                tokio::spawn(work(
+                    self.pool.clone(),
+                    alive,
+                    self.settings.max_batch_events,
+                ));
+            }
         }
     }
 
     pub async fn append(&self, request: AppendRequest) -> Result<Committed, StoreError> {
         let columns = Columns::of(&request)?;
+        self.ensure_workers();
         let in_flight = InFlight::enter(&self.in_flight);
         if in_flight.alone {
-            append_one(&self.pool, request, &columns).await
-        } else {
-            self.enqueue(request, columns).await
+            let claimed = {
+                let mut queue = self.shared.lock();
+                (queue.waiting.is_empty() && queue.is_free(&request))
+                    .then(|| queue.occupy(&request))
+            };
+            if let Some(claim) = claimed {
+                let _release = Release {
+                    shared: &self.shared,
+                    claims: vec![claim],
+                };
+                return append_one(&self.pool, request, &columns, false).await;
+            }
         }
+        self.enqueue(request, columns).await
     }
 
     async fn enqueue(
@@ -93,17 +259,51 @@ impl Batcher {
         columns: Columns,
     ) -> Result<Committed, StoreError> {
         let (reply, answer) = oneshot::channel();
-        let stopped = || StoreError::Backend("the append workers have stopped".into());
-        self.queue
-            .send(Pending {
+        let id = self.shared.next_id.fetch_add(1, Ordering::Relaxed);
+        let deadline = Instant::now() + self.settings.queue_timeout;
+        {
+            let mut queue = self.shared.lock();
+            if queue.waiting.len() >= self.settings.max_queued {
+                return Err(StoreError::Overloaded {
+                    queued: queue.waiting.len(),
+                });
+            }
+            queue.waiting.push_back(Pending {
+                id,
                 request,
                 columns,
+                deadline,
                 reply,
-            })
-            .await
-            .map_err(|_| stopped())?;
-        answer.await.map_err(|_| stopped())?
+            });
+        }
+        self.shared.wake.notify_one();
+        let stopped =
+            || StoreError::Transient("the append worker stopped; nothing was appended".into());
+        tokio::pin!(answer);
+        match tokio::time::timeout_at(deadline, &mut answer).await {
+            Ok(result) => result.map_err(|_| stopped())?,
+            Err(_) => {
+                // Still queued: take it out, it will never be appended. Otherwise a batch
+                // has it, bounded by the statement and lock timeouts: wait for the outcome.
+                let removed = {
+                    let mut queue = self.shared.lock();
+                    let before = queue.waiting.len();
+                    queue.waiting.retain(|p| p.id != id);
+                    before != queue.waiting.len()
+                };
+                if removed {
+                    return Err(queue_timeout(self.settings.queue_timeout));
+                }
+                answer.await.map_err(|_| stopped())?
+            }
+        }
     }
+}
+
+fn queue_timeout(waited: Duration) -> StoreError {
+    StoreError::Timeout(format!(
+        "the append waited {waited:?} for its turn and was dropped, not appended"
+    ))
 }
 
 /// Counts an append while it is under way, also when its caller gives up on it midway.
@@ -125,180 +325,213 @@ impl Drop for InFlight<'_> {
     }
 }
 
-async fn work(pool: PgPool, receiver: Arc<Mutex<mpsc::Receiver<Pending>>>, max_events: usize) {
-    // Requests that clashed with the batch being built (same stream or idempotency key)
-    // go first into the next one.
-    let mut deferred: VecDeque<Pending> = VecDeque::new();
+/// A worker's place in the count of live workers, given back when its task ends however
+/// it ends (a panic, its runtime shutting down).
+struct Alive(Arc<Shared>);
+
+impl Drop for Alive {
+    fn drop(&mut self) {
+        self.0.alive.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+async fn work(pool: PgPool, alive: Alive, max_events: usize) {
+    let shared = &alive.0;
     loop {
-        let first = match deferred.pop_front() {
-            Some(p) => p,
-            None => match receiver.lock().await.recv().await {
-                Some(p) => p,
-                None => return,
-            },
-        };
-        let mut batch = Batch::default();
-        batch.push(first);
-        while batch.events < max_events {
-            let Some(next) = deferred.pop_front() else {
-                break;
-            };
-            if !batch.fits(&next) {
-                deferred.push_front(next);
-                break;
-            }
-            batch.push(next);
-        }
-        // Another worker holding the queue is waiting on it, so it is empty: go with what
-        // this batch has (waiting for that lock would wait for a message that may not come).
-        if let Ok(mut receiver) = receiver.try_lock() {
-            while batch.events < max_events {
-                let Ok(next) = receiver.try_recv() else { break };
-                if batch.fits(&next) {
-                    batch.push(next);
+        let (batch, release) = next_batch(shared, max_events).await;
+        run_group(&pool, batch, false).await;
+        drop(release);
+    }
+}
+
+/// Waits until some queued request can run, then takes every one that can, in order, up
+/// to `max_events`: at most one per stream and idempotency key, none of a stream or key
+/// that another batch has.
+async fn next_batch(shared: &Shared, max_events: usize) -> (Vec<Pending>, Release<'_>) {
+    loop {
+        let notified = shared.wake.notified();
+        tokio::pin!(notified);
+        notified.as_mut().enable();
+        let mut taken = Vec::new();
+        let mut claims = Vec::new();
+        let more = {
+            let mut queue = shared.lock();
+            let now = Instant::now();
+            let mut events = 0;
+            let mut kept = VecDeque::with_capacity(queue.waiting.len());
+            // A stream with a request left waiting keeps its later ones waiting too.
+            let mut behind: HashSet<String> = HashSet::new();
+            while let Some(p) = queue.waiting.pop_front() {
+                if p.reply.is_closed() {
+                    continue; // the caller gave up: never append it
+                }
+                if p.deadline <= now {
+                    let _ = p.reply.send(Err(StoreError::Timeout(
+                        "the append's deadline passed while it was queued; not appended".into(),
+                    )));
+                    continue;
+                }
+                let free = queue.is_free(&p.request) && !behind.contains(&p.request.stream_id);
+                if events < max_events && free {
+                    events += p.request.events.len();
+                    claims.push(queue.occupy(&p.request));
+                    taken.push(p);
                 } else {
-                    deferred.push_back(next);
+                    behind.insert(p.request.stream_id.clone());
+                    kept.push_back(p);
                 }
             }
+            queue.waiting = kept;
+            !queue.waiting.is_empty()
+        };
+        if !taken.is_empty() {
+            if more {
+                shared.wake.notify_one();
+            }
+            return (taken, Release { shared, claims });
         }
-        batch.run(&pool).await;
+        notified.await;
     }
 }
 
-#[derive(Default)]
-struct Batch {
-    pending: Vec<Pending>,
-    streams: HashSet<String>,
-    keys: HashSet<String>,
-    events: usize,
-}
-
-impl Batch {
-    fn push(&mut self, p: Pending) {
-        self.streams.insert(p.request.stream_id.clone());
-        if let Some(k) = &p.request.idempotency {
-            self.keys.insert(k.key.clone());
-        }
-        self.events += p.request.events.len();
-        self.pending.push(p);
-    }
-
-    /// One request per stream and per idempotency key, so that requests of one batch
-    /// cannot collide with each other.
-    fn fits(&self, p: &Pending) -> bool {
-        let key_taken = p
-            .request
-            .idempotency
-            .as_ref()
-            .is_some_and(|k| self.keys.contains(&k.key));
-        !key_taken && !self.streams.contains(&p.request.stream_id)
-    }
-
-    async fn run(self, pool: &PgPool) {
-        if self.pending.len() == 1 {
-            for p in self.pending {
-                let result = append_one(pool, p.request, &p.columns).await;
+/// Runs requests as one statement; on a failure that one request may have caused, splits
+/// them in halves (run one after the other) until it runs alone.
+fn run_group(
+    pool: &PgPool,
+    mut group: Vec<Pending>,
+    maybe_committed: bool,
+) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {
+    Box::pin(async move {
+        if group.len() == 1 {
+            for p in group {
+                let result = append_one(pool, p.request, &p.columns, maybe_committed).await;
                 let _ = p.reply.send(result);
             }
             return;
         }
-        match self.insert(pool).await {
-            Ok(mut by_stream) => {
-                join_all(self.pending.into_iter().map(|p| {
-                    let rows = by_stream.remove(&p.request.stream_id);
-                    async move {
-                        let result = match rows {
-                            Some(rows) => Ok(committed(p.request.stream_id, rows)),
-                            None => explain_refusal(pool, &p.request, &p.columns.ids).await,
-                        };
-                        let _ = p.reply.send(result);
+        // One lock order for every batch.
+        group.sort_by(|a, b| a.request.stream_id.cmp(&b.request.stream_id));
+        let mut failures = 0;
+        let mut maybe_committed = maybe_committed;
+        loop {
+            match insert(pool, &group).await {
+                Ok(by_stream) => return answer(pool, group, by_stream, maybe_committed).await,
+                Err(e) => match failure_of(&e) {
+                    Failure::Unique | Failure::Data | Failure::Timeout => {
+                        let right = group.split_off(group.len() / 2);
+                        run_group(pool, group, maybe_committed).await;
+                        run_group(pool, right, maybe_committed).await;
+                        return;
                     }
-                }))
-                .await;
-            }
-            Err(sqlx::Error::Database(db)) if db.is_unique_violation() => {
-                join_all(self.pending.into_iter().map(|p| async move {
-                    let result = append_one(pool, p.request, &p.columns).await;
-                    let _ = p.reply.send(result);
-                }))
-                .await;
-            }
-            Err(e) => {
-                let message = e.to_string();
-                for p in self.pending {
-                    let _ = p
-                        .reply
-                        .send(Err(StoreError::Backend(message.clone().into())));
-                }
+                    Failure::Transient if failures < TRANSIENT_RETRIES => {
+                        failures += 1;
+                        maybe_committed = true;
+                        tracing::debug!(error = %e, failures, "retrying a batch");
+                        tokio::time::sleep(backoff(failures)).await;
+                    }
+                    _ => {
+                        let failure = StoreError::from(e);
+                        for p in group {
+                            let _ = p.reply.send(Err(failure.clone_lossy()));
+                        }
+                        return;
+                    }
+                },
             }
         }
-    }
+    })
+}
 
-    /// Runs the batch statement; returns each stream's (position, version) rows.
-    async fn insert(&self, pool: &PgPool) -> Result<HashMap<String, Vec<(u64, u64)>>, sqlx::Error> {
-        let n = self.pending.len();
-        let (mut idx, mut streams, mut types, mut expected, mut keys, mut hashes) = (
-            Vec::with_capacity(n),
-            Vec::with_capacity(n),
-            Vec::with_capacity(n),
-            Vec::with_capacity(n),
-            Vec::with_capacity(n),
-            Vec::with_capacity(n),
-        );
-        let mut e_idx = Vec::with_capacity(self.events);
-        let mut e_ord = Vec::with_capacity(self.events);
-        let (mut ids, mut e_types, mut versions, mut payloads, mut metadata) =
-            (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
-        for (i, p) in self.pending.iter().enumerate() {
-            let i = i as i32;
-            idx.push(i);
-            streams.push(p.request.stream_id.as_str());
-            types.push(p.request.stream_type.as_str());
-            expected.push(p.columns.expected);
-            keys.push(p.request.idempotency.as_ref().map(|k| k.key.as_str()));
-            hashes.push(
-                p.request
-                    .idempotency
-                    .as_ref()
-                    .map(|k| k.request_hash.as_str()),
-            );
-            for ord in 0..p.columns.ids.len() {
-                e_idx.push(i);
-                e_ord.push(ord as i32 + 1);
-            }
-            ids.extend_from_slice(&p.columns.ids);
-            e_types.extend(p.columns.types.iter().map(String::as_str));
-            versions.extend_from_slice(&p.columns.versions);
-            payloads.extend(p.columns.payloads.iter());
-            metadata.extend(p.columns.metadata.iter());
+/// Each request's outcome after the batch statement succeeded: its rows, or (inserted
+/// nothing) the reason, looked up on its own.
+async fn answer(
+    pool: &PgPool,
+    group: Vec<Pending>,
+    mut by_stream: HashMap<String, Vec<(u64, u64)>>,
+    maybe_committed: bool,
+) {
+    join_all(group.into_iter().map(|p| {
+        let rows = by_stream.remove(&p.request.stream_id);
+        async move {
+            let result = match rows {
+                Some(rows) => Ok(committed(p.request.stream_id, rows)),
+                None => explain_refusal(pool, &p.request, &p.columns.ids)
+                    .await
+                    .map(|mut done| {
+                        done.deduplicated &= !maybe_committed;
+                        done
+                    }),
+            };
+            let _ = p.reply.send(result);
         }
-        let rows = sqlx::query(BATCH_SQL)
-            .bind(idx)
-            .bind(streams)
-            .bind(types)
-            .bind(expected)
-            .bind(keys)
-            .bind(hashes)
-            .bind(e_idx)
-            .bind(e_ord)
-            .bind(ids)
-            .bind(e_types)
-            .bind(versions)
-            .bind(payloads)
-            .bind(metadata)
-            .fetch_all(pool)
-            .await?;
-        let mut by_stream: HashMap<String, Vec<(u64, u64)>> = HashMap::new();
-        for row in rows {
-            let position: i64 = row.try_get("position")?;
-            let version: i64 = row.try_get("version")?;
-            by_stream
-                .entry(row.try_get("stream_id")?)
-                .or_default()
-                .push((position as u64, version as u64));
+    }))
+    .await;
+}
+
+/// Runs the batch statement; returns each stream's (position, version) rows.
+async fn insert(
+    pool: &PgPool,
+    group: &[Pending],
+) -> Result<HashMap<String, Vec<(u64, u64)>>, sqlx::Error> {
+    let n = group.len();
+    let events: usize = group.iter().map(|p| p.columns.ids.len()).sum();
+    let (mut idx, mut streams, mut types, mut expected, mut keys, mut hashes) = (
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+    );
+    let mut e_idx = Vec::with_capacity(events);
+    let mut e_ord = Vec::with_capacity(events);
+    let (mut ids, mut e_types, mut versions, mut payloads, mut metadata) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for (i, p) in group.iter().enumerate() {
+        let i = i as i32;
+        idx.push(i);
+        streams.push(p.request.stream_id.as_str());
+        types.push(p.request.stream_type.as_str());
+        expected.push(p.columns.expected);
+        let key = p.request.idempotency.as_ref();
+        keys.push(key.map(|k| k.key.as_str()));
+        hashes.push(key.map(|k| k.request_hash.as_str()));
+        for ord in 0..p.columns.ids.len() {
+            e_idx.push(i);
+            e_ord.push(ord as i32 + 1);
         }
-        Ok(by_stream)
+        ids.extend_from_slice(&p.columns.ids);
+        e_types.extend(p.columns.types.iter().map(String::as_str));
+        versions.extend_from_slice(&p.columns.versions);
+        payloads.extend(p.columns.payloads.iter());
+        metadata.extend(p.columns.metadata.iter());
     }
+    let rows = sqlx::query(BATCH_SQL)
+        .bind(idx)
+        .bind(streams)
+        .bind(types)
+        .bind(expected)
+        .bind(keys)
+        .bind(hashes)
+        .bind(e_idx)
+        .bind(e_ord)
+        .bind(ids)
+        .bind(e_types)
+        .bind(versions)
+        .bind(payloads)
+        .bind(metadata)
+        .fetch_all(pool)
+        .await?;
+    let mut by_stream: HashMap<String, Vec<(u64, u64)>> = HashMap::new();
+    for row in rows {
+        let position: i64 = row.try_get("position")?;
+        let version: i64 = row.try_get("version")?;
+        by_stream
+            .entry(row.try_get("stream_id")?)
+            .or_default()
+            .push((position as u64, version as u64));
+    }
+    Ok(by_stream)
 }
 
 fn committed(stream_id: String, mut rows: Vec<(u64, u64)>) -> Committed {

@@ -4,40 +4,76 @@ mod append;
 mod batch;
 mod outbox;
 mod read;
+mod retry;
 mod row;
 mod snapshot;
 
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use keel_schemas::EventEnvelope;
-use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::PgConnection;
+
+pub use batch::GroupCommit;
 
 use crate::{
     AppendRequest, Committed, EventStore, GlobalBatch, GlobalCheckpoint, IdempotencyRecord,
     OutboxEntry, Snapshot, StoreError,
 };
 
-/// Concurrent appends batched into one statement (see `batch.rs`).
-const APPEND_WORKERS: usize = 2;
-const MAX_BATCH_EVENTS: usize = 1000;
+/// Time bounds of the store's database sessions: no statement runs, and no lock is
+/// waited for, longer than this (a batch stuck behind an open transaction fails instead of
+/// stalling its callers).
+#[derive(Debug, Clone, Copy)]
+pub struct SessionTimeouts {
+    pub statement: Duration,
+    pub lock: Duration,
+}
+
+impl Default for SessionTimeouts {
+    fn default() -> Self {
+        Self {
+            statement: Duration::from_secs(5),
+            lock: Duration::from_secs(2),
+        }
+    }
+}
+
+impl SessionTimeouts {
+    /// `options` with these timeouts set on every connection.
+    pub fn apply(self, options: PgConnectOptions) -> PgConnectOptions {
+        options.options([
+            (
+                "statement_timeout",
+                format!("{}ms", self.statement.as_millis()),
+            ),
+            ("lock_timeout", format!("{}ms", self.lock.as_millis())),
+        ])
+    }
+}
 
 /// An [`EventStore`] in one PostgreSQL database (13 or newer, for `xid8`).
 #[derive(Debug, Clone)]
 pub struct PgEventStore {
     pool: PgPool,
-    /// `None`: every append on its own statement. Started on first use, on the runtime
-    /// of that first append.
-    batcher: Option<Arc<OnceLock<batch::Batcher>>>,
+    /// `None`: every append on its own statement. Its workers start on first use, on the
+    /// runtime of the append that needs them.
+    batcher: Option<Arc<batch::Batcher>>,
 }
 
 impl PgEventStore {
     /// Wraps a pool, with group commit on; call [`PgEventStore::migrate`] once before use.
+    /// Give the pool [`SessionTimeouts`] so that no append can wait for ever.
     pub fn new(pool: PgPool) -> Self {
+        Self::with_group_commit(pool, GroupCommit::default())
+    }
+
+    pub fn with_group_commit(pool: PgPool, settings: GroupCommit) -> Self {
         Self {
+            batcher: Some(Arc::new(batch::Batcher::new(pool.clone(), settings))),
             pool,
-            batcher: Some(Arc::default()),
         }
     }
 
@@ -48,15 +84,43 @@ impl PgEventStore {
         self
     }
 
-    /// Connects with a pool of `max_connections` and runs the migrations.
+    /// Connects with a pool of `max_connections` and default [`SessionTimeouts`], and runs
+    /// the migrations.
     pub async fn connect(url: &str, max_connections: u32) -> Result<Self, StoreError> {
+        let options: PgConnectOptions = url
+            .parse()
+            .map_err(|e: sqlx::Error| StoreError::Unavailable(format!("bad URL: {e}")))?;
         let pool = PgPoolOptions::new()
             .max_connections(max_connections)
-            .connect(url)
+            .acquire_timeout(Duration::from_secs(5))
+            .connect_with(SessionTimeouts::default().apply(options))
             .await?;
         let store = Self::new(pool);
         store.migrate().await?;
         Ok(store)
+    }
+
+    /// Group-commit workers alive (0 before the first batched append); they are restarted
+    /// on the next append when one died.
+    pub fn append_workers_alive(&self) -> Option<usize> {
+        self.batcher.as_ref().map(|b| b.workers_alive())
+    }
+
+    /// Deletes idempotency keys older than `older_than`, `batch` at a time; returns how
+    /// many were deleted.
+    pub async fn purge_idempotency_keys(
+        &self,
+        older_than: Duration,
+        batch: u32,
+    ) -> Result<u64, StoreError> {
+        let mut total = 0;
+        loop {
+            let done = append::purge_idempotency(&self.pool, older_than, i64::from(batch)).await?;
+            total += done;
+            if done < u64::from(batch) {
+                return Ok(total);
+            }
+        }
     }
 
     /// Brings the schema up to date; safe to run concurrently and repeatedly.
@@ -87,15 +151,10 @@ impl PgEventStore {
 impl EventStore for PgEventStore {
     async fn append(&self, request: AppendRequest) -> Result<Committed, StoreError> {
         match &self.batcher {
-            Some(cell) => {
-                let batcher = cell.get_or_init(|| {
-                    batch::Batcher::start(self.pool.clone(), APPEND_WORKERS, MAX_BATCH_EVENTS)
-                });
-                batcher.append(request).await
-            }
+            Some(batcher) => batcher.append(request).await,
             None => {
                 let columns = append::Columns::of(&request)?;
-                append::append_one(&self.pool, request, &columns).await
+                append::append_one(&self.pool, request, &columns, false).await
             }
         }
     }
@@ -125,8 +184,12 @@ impl EventStore for PgEventStore {
         snapshot::save(&self.pool, snapshot).await
     }
 
-    async fn load_snapshot(&self, stream_id: &str) -> Result<Option<Snapshot>, StoreError> {
-        snapshot::load(&self.pool, stream_id).await
+    async fn load_snapshot(
+        &self,
+        stream_id: &str,
+        snapshot_version: u32,
+    ) -> Result<Option<Snapshot>, StoreError> {
+        snapshot::load(&self.pool, stream_id, snapshot_version).await
     }
 
     async fn load_snapshot_and_tail(
@@ -139,6 +202,13 @@ impl EventStore for PgEventStore {
 
     async fn find_idempotency(&self, key: &str) -> Result<Option<IdempotencyRecord>, StoreError> {
         append::find_idempotency(&self.pool, key).await
+    }
+
+    async fn record_answer(
+        &self,
+        record: IdempotencyRecord,
+    ) -> Result<IdempotencyRecord, StoreError> {
+        append::record_answer(&self.pool, record).await
     }
 
     async fn outbox_peek(&self, limit: usize) -> Result<Vec<OutboxEntry>, StoreError> {

@@ -3,7 +3,7 @@ use sqlx::PgPool;
 use super::row::{event_columns, EventRow};
 use super::{to_i64, to_u64};
 use crate::append::validate_stream_id;
-use crate::{GlobalBatch, GlobalCheckpoint, StoreError};
+use crate::{GlobalBatch, GlobalCheckpoint, GlobalEvent, StoreError};
 use keel_schemas::EventEnvelope;
 
 pub(crate) async fn read_stream(
@@ -70,7 +70,10 @@ pub(crate) async fn read_all(
             transaction_id: row.transaction_id()?,
             position: to_u64(row.position, "position")?,
         };
-        events.push(row.into_envelope()?);
+        events.push(GlobalEvent {
+            cursor: checkpoint,
+            event: row.into_envelope()?,
+        });
     }
     Ok(GlobalBatch { events, checkpoint })
 }

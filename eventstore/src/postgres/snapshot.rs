@@ -9,15 +9,15 @@ use crate::{Snapshot, StoreError};
 
 pub(crate) async fn save(pool: &PgPool, snapshot: Snapshot) -> Result<(), StoreError> {
     validate_stream_id(&snapshot.stream_id)?;
-    // Writers may race; keep whichever snapshot is newer.
+    // Writers may race; keep whichever snapshot is newer. Each snapshot version has its own
+    // row, so binaries of two versions (a rolling deploy) never replace each other's.
     sqlx::query(
         "INSERT INTO snapshots (stream_id, stream_type, version, snapshot_version, state) \
          VALUES ($1, $2, $3, $4, $5) \
-         ON CONFLICT (stream_id) DO UPDATE SET stream_type = EXCLUDED.stream_type, \
-           version = EXCLUDED.version, snapshot_version = EXCLUDED.snapshot_version, \
+         ON CONFLICT (stream_id, snapshot_version) DO UPDATE SET \
+           stream_type = EXCLUDED.stream_type, version = EXCLUDED.version, \
            state = EXCLUDED.state, taken_at = now() \
-         WHERE snapshots.version < EXCLUDED.version \
-            OR snapshots.snapshot_version <> EXCLUDED.snapshot_version",
+         WHERE snapshots.version < EXCLUDED.version",
     )
     .bind(&snapshot.stream_id)
     .bind(&snapshot.stream_type)
@@ -29,22 +29,26 @@ pub(crate) async fn save(pool: &PgPool, snapshot: Snapshot) -> Result<(), StoreE
     Ok(())
 }
 
-pub(crate) async fn load(pool: &PgPool, stream_id: &str) -> Result<Option<Snapshot>, StoreError> {
+pub(crate) async fn load(
+    pool: &PgPool,
+    stream_id: &str,
+    snapshot_version: u32,
+) -> Result<Option<Snapshot>, StoreError> {
     validate_stream_id(stream_id)?;
     let row = sqlx::query(
-        "SELECT stream_type, version, snapshot_version, state FROM snapshots WHERE stream_id = $1",
+        "SELECT stream_type, version, state FROM snapshots \
+         WHERE stream_id = $1 AND snapshot_version = $2",
     )
     .bind(stream_id)
+    .bind(snapshot_version as i32)
     .fetch_optional(pool)
     .await?;
     let Some(row) = row else { return Ok(None) };
-    let snapshot_version: i32 = row.try_get("snapshot_version")?;
     Ok(Some(Snapshot {
         stream_id: stream_id.to_owned(),
         stream_type: row.try_get("stream_type")?,
         stream_version: to_u64(row.try_get("version")?, "snapshot version")?,
-        snapshot_version: u32::try_from(snapshot_version)
-            .map_err(|_| StoreError::Corrupt(format!("snapshot version {snapshot_version}")))?,
+        snapshot_version,
         state: row.try_get("state")?,
     }))
 }

@@ -46,6 +46,9 @@ pub enum CommandOutcome<A: Aggregate> {
     Replayed { stream_id: String, version: u64 },
 }
 
+/// The longest a command waits for its snapshot to be written.
+pub const SNAPSHOT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(1);
+
 pub struct Repository<A, S: ?Sized> {
     store: Arc<S>,
     policy: SnapshotPolicy,
@@ -114,17 +117,35 @@ impl<A: Aggregate, S: EventStore + ?Sized> Repository<A, S> {
         Ok(loaded)
     }
 
-    /// The state as it was at `version`, replayed from the first event.
+    /// The state as it was at `version`: from the snapshot when it is not newer, else
+    /// replayed from the first event.
     pub async fn load_at(
         &self,
         stream_id: &str,
         version: u64,
     ) -> Result<Loaded<A>, RepositoryError<A::Error>> {
-        let events = self.store.read_stream(stream_id, 1, Some(version)).await?;
         let mut loaded = Loaded {
             state: A::default(),
             version: 0,
         };
+        if self.policy.enabled() {
+            let snapshot = self
+                .store
+                .load_snapshot(stream_id, A::SNAPSHOT_VERSION)
+                .await?
+                .filter(|s| s.stream_version <= version);
+            if let Some((snapshot, state)) = snapshot.and_then(|s| restore::<A>(&s).map(|a| (s, a)))
+            {
+                loaded = Loaded {
+                    state,
+                    version: snapshot.stream_version,
+                };
+            }
+        }
+        let events = self
+            .store
+            .read_stream(stream_id, loaded.version + 1, Some(version))
+            .await?;
         apply_all(&mut loaded, &events)?;
         Ok(loaded)
     }
@@ -204,7 +225,8 @@ impl<A: Aggregate, S: EventStore + ?Sized> Repository<A, S> {
     }
 
     /// A snapshot is written when the append crossed a multiple of the policy's interval.
-    /// Failing to write one costs only load time later, so it never fails the command.
+    /// Failing to write one costs only load time later, so it never fails the command, and
+    /// it may not hold the command up for longer than [`SNAPSHOT_TIMEOUT`].
     async fn snapshot_if_due(&self, stream_id: &str, before: u64, loaded: &Loaded<A>) {
         if !self.policy.due(before, loaded.version) {
             return;
@@ -223,8 +245,10 @@ impl<A: Aggregate, S: EventStore + ?Sized> Repository<A, S> {
             snapshot_version: A::SNAPSHOT_VERSION,
             state,
         };
-        if let Err(e) = self.store.save_snapshot(snapshot).await {
-            tracing::warn!(stream_id, error = %e, "snapshot not saved");
+        match tokio::time::timeout(SNAPSHOT_TIMEOUT, self.store.save_snapshot(snapshot)).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::warn!(stream_id, error = %e, "snapshot not saved"),
+            Err(_) => tracing::warn!(stream_id, "snapshot not saved in {SNAPSHOT_TIMEOUT:?}"),
         }
     }
 }

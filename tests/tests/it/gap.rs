@@ -108,7 +108,7 @@ async fn reader_sees_every_committed_event_once_in_stream_order() {
     while !writers.iter().all(|w| w.is_finished()) {
         let batch = store.read_all(checkpoint, 17).await.expect("read all");
         checkpoint = batch.checkpoint;
-        reader.take(batch.events);
+        reader.take(batch.events.into_iter().map(|g| g.event).collect());
         tokio::task::yield_now().await;
     }
     for w in writers {
@@ -128,7 +128,7 @@ async fn reader_sees_every_committed_event_once_in_stream_order() {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
         checkpoint = batch.checkpoint;
-        reader.take(batch.events);
+        reader.take(batch.events.into_iter().map(|g| g.event).collect());
     }
     let rest = store.read_all(checkpoint, 500).await.expect("read all");
     assert!(rest.events.is_empty(), "events beyond the committed ones");
