@@ -4,16 +4,18 @@
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
 use keel_eventstore::{PgEventStore, Repository, SnapshotPolicy};
 use tokio::net::TcpListener;
 
 use crate::config::{redact_url, ServiceConfig, ServiceKind};
-use crate::database::{self, DatabaseError};
+use crate::database::{self, DatabaseError, StoreSettings};
 use crate::executor::CommandExecutor;
 use crate::http::auth::JwtKeys;
 use crate::http::health::HealthState;
+use crate::http::idempotency;
 use crate::http::metrics::Metrics;
 use crate::http::{self, Common};
 use crate::{orders, payments};
@@ -38,14 +40,20 @@ pub struct Application {
     listener: TcpListener,
     address: SocketAddr,
     router: Router,
+    store: PgEventStore,
+    idempotency_retention: Duration,
 }
 
 impl Application {
     /// Connects to the service's database (running the event store's migrations), builds the
     /// router and binds the port.
     pub async fn build(config: ServiceConfig) -> Result<Self, StartupError> {
-        let store =
-            database::connect(config.kind, &config.database_url, config.max_db_connections).await?;
+        let settings = StoreSettings {
+            max_connections: config.max_db_connections,
+            timeouts: config.database_timeouts,
+            group_commit: config.group_commit,
+        };
+        let store = database::connect(config.kind, &config.database_url, settings).await?;
         Self::build_with_store(config, store).await
     }
 
@@ -54,7 +62,7 @@ impl Application {
         config: ServiceConfig,
         store: PgEventStore,
     ) -> Result<Self, StartupError> {
-        let router = router(&config, store);
+        let router = router(&config, store.clone());
         let address = SocketAddr::new(config.host, config.port);
         let listener = TcpListener::bind(address)
             .await
@@ -73,6 +81,8 @@ impl Application {
             listener,
             address,
             router,
+            store,
+            idempotency_retention: config.idempotency_retention,
         })
     }
 
@@ -109,9 +119,15 @@ impl Application {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         tracing::info!(service = %self.kind, address = %self.address, "listening");
-        axum::serve(self.listener, self.router)
+        let cleanup = tokio::spawn(idempotency::expire_keys(
+            self.store.clone(),
+            self.idempotency_retention,
+        ));
+        let served = axum::serve(self.listener, self.router)
             .with_graceful_shutdown(shutdown)
-            .await?;
+            .await;
+        cleanup.abort();
+        served?;
         tracing::info!(service = %self.kind, "stopped");
         Ok(())
     }
@@ -139,11 +155,12 @@ pub fn router(config: &ServiceConfig, store: PgEventStore) -> Router {
     http::assemble(
         api,
         Common {
-            keys: JwtKeys::new(&config.jwt_secret),
+            keys: JwtKeys::new(&config.jwt),
             metrics,
             health,
             openapi,
             max_body_bytes: config.max_body_bytes,
+            request_timeout: config.request_timeout,
         },
     )
 }

@@ -3,11 +3,22 @@
 
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr};
+use std::time::Duration;
 
+use keel_eventstore::{GroupCommit, SessionTimeouts};
 use sqlx::postgres::PgConnectOptions;
 
-/// The development default of `JWT_SECRET`; a warning is logged whenever it is used.
+/// The development secret: used only in development mode (`keel up`, `--dev`, `KEEL_DEV=1`)
+/// when `JWT_SECRET` is unset. It is public (it is in this file), so it is refused otherwise.
 pub const DEV_JWT_SECRET: &str = "keel-development-secret-do-not-use-in-production";
+
+/// The shortest `JWT_SECRET` accepted outside development, in bytes: an HS256 key shorter
+/// than the hash (32 bytes) is weaker than the signature.
+pub const MIN_JWT_SECRET_BYTES: usize = 32;
+
+/// The default issuer (`iss`) and audience (`aud`) that tokens must name.
+pub const DEFAULT_JWT_ISSUER: &str = "keel";
+pub const DEFAULT_JWT_AUDIENCE: &str = "keel";
 
 /// The default `DATABASE_URL`, as `scripts/stack env` prints it.
 pub const DEFAULT_DATABASE_URL: &str = "postgres://keel:keel@127.0.0.1:5432/keel?sslmode=disable";
@@ -29,6 +40,90 @@ impl Secret {
 impl fmt::Debug for Secret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("Secret([redacted])")
+    }
+}
+
+/// How bearer tokens are signed and checked: the HS256 key, and the issuer (`iss`) and
+/// audience (`aud`) every token must carry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JwtSettings {
+    pub secret: Secret,
+    pub issuer: String,
+    pub audience: String,
+}
+
+impl JwtSettings {
+    /// `secret` with the default issuer and audience (`keel`).
+    pub fn new(secret: Secret) -> Self {
+        Self {
+            secret,
+            issuer: DEFAULT_JWT_ISSUER.to_owned(),
+            audience: DEFAULT_JWT_AUDIENCE.to_owned(),
+        }
+    }
+}
+
+/// Whether the process runs for a developer on their machine (`keel up`, `--dev`,
+/// `KEEL_DEV=1`), where the public development secret is allowed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Production,
+    Development,
+}
+
+/// `JWT_SECRET` cannot be used outside development mode.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum JwtSecretError {
+    #[error(
+        "JWT_SECRET is not set: set JWT_SECRET (or --jwt-secret) to a random secret of at least \
+         {min} bytes, e.g. `export JWT_SECRET=$(openssl rand -base64 48)`; only \
+         for development on this machine, pass --dev or set KEEL_DEV=1 to use the public \
+         development secret",
+        min = MIN_JWT_SECRET_BYTES
+    )]
+    Missing,
+    #[error(
+        "JWT_SECRET is {length} bytes long: it must be at least {min} bytes, \
+         e.g. `export JWT_SECRET=$(openssl rand -base64 48)`",
+        min = MIN_JWT_SECRET_BYTES
+    )]
+    TooShort { length: usize },
+    #[error(
+        "JWT_SECRET is the development secret, which is public (it is in keel's source): set \
+         JWT_SECRET to a random secret of at least {min} bytes, e.g. \
+         `export JWT_SECRET=$(openssl rand -base64 48)`",
+        min = MIN_JWT_SECRET_BYTES
+    )]
+    Public,
+}
+
+/// The secret that signs tokens: `configured` (`JWT_SECRET`), which outside development must
+/// be set, at least [`MIN_JWT_SECRET_BYTES`] long and not the public development secret. In
+/// development the development secret stands in for a missing one, with a warning.
+pub fn jwt_secret(configured: Option<&str>, mode: Mode) -> Result<Secret, JwtSecretError> {
+    let configured = configured.filter(|s| !s.is_empty());
+    match (configured, mode) {
+        (None, Mode::Production) => Err(JwtSecretError::Missing),
+        (None, Mode::Development) => {
+            tracing::warn!(
+                "JWT_SECRET is not set: development mode uses the public development secret"
+            );
+            Ok(Secret::new(DEV_JWT_SECRET.to_owned()))
+        }
+        (Some(secret), Mode::Production) if secret == DEV_JWT_SECRET => Err(JwtSecretError::Public),
+        (Some(secret), Mode::Production) if secret.len() < MIN_JWT_SECRET_BYTES => {
+            Err(JwtSecretError::TooShort {
+                length: secret.len(),
+            })
+        }
+        (Some(secret), mode) => {
+            if mode == Mode::Development && secret.len() < MIN_JWT_SECRET_BYTES {
+                tracing::warn!(
+                    "JWT_SECRET is shorter than {MIN_JWT_SECRET_BYTES} bytes: allowed in development mode only"
+                );
+            }
+            Ok(Secret::new(secret.to_owned()))
+        }
     }
 }
 
@@ -90,11 +185,20 @@ pub struct ServiceConfig {
     /// The service's own database.
     pub database_url: String,
     pub max_db_connections: u32,
-    pub jwt_secret: Secret,
+    /// The token key, with the issuer and audience that tokens must name.
+    pub jwt: JwtSettings,
     /// Snapshot every this many events; 0 turns snapshots off.
     pub snapshot_every: u64,
     /// Request bodies larger than this are refused with 413.
     pub max_body_bytes: usize,
+    /// The longest a request may take; past it the answer is 503 with `Retry-After`.
+    pub request_timeout: Duration,
+    /// How long an `Idempotency-Key` and its answer are kept (at least).
+    pub idempotency_retention: Duration,
+    /// Statement and lock timeouts of the database sessions.
+    pub database_timeouts: SessionTimeouts,
+    /// Group commit: workers, batch size, queue bound and queue timeout.
+    pub group_commit: GroupCommit,
 }
 
 impl ServiceConfig {
@@ -106,14 +210,20 @@ impl ServiceConfig {
             port: 0,
             database_url: database_url.into(),
             max_db_connections: 10,
-            jwt_secret,
+            jwt: JwtSettings::new(jwt_secret),
             snapshot_every: 100,
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            request_timeout: DEFAULT_REQUEST_TIMEOUT,
+            idempotency_retention: DEFAULT_IDEMPOTENCY_RETENTION,
+            database_timeouts: SessionTimeouts::default(),
+            group_commit: GroupCommit::default(),
         }
     }
 }
 
 pub const DEFAULT_MAX_BODY_BYTES: usize = 64 * 1024;
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+pub const DEFAULT_IDEMPOTENCY_RETENTION: Duration = Duration::from_secs(24 * 3600);
 
 /// A database URL could not be understood.
 #[derive(Debug, thiserror::Error)]
@@ -194,6 +304,41 @@ mod tests {
             Some("postgres://x/y"),
         );
         assert_eq!(own.unwrap(), "postgres://x/y");
+    }
+
+    #[test]
+    fn outside_development_the_secret_must_be_set_long_and_private() {
+        let long = "x".repeat(MIN_JWT_SECRET_BYTES);
+        let secret = |s: Option<&str>, mode| jwt_secret(s, mode).map(|s| s.expose().to_owned());
+        assert_eq!(secret(None, Mode::Production), Err(JwtSecretError::Missing));
+        assert_eq!(
+            secret(Some(""), Mode::Production),
+            Err(JwtSecretError::Missing)
+        );
+        assert_eq!(
+            secret(Some("short"), Mode::Production),
+            Err(JwtSecretError::TooShort { length: 5 })
+        );
+        assert_eq!(
+            secret(Some(DEV_JWT_SECRET), Mode::Production),
+            Err(JwtSecretError::Public)
+        );
+        assert_eq!(secret(Some(&long), Mode::Production), Ok(long.clone()));
+        let message = JwtSecretError::Missing.to_string();
+        assert!(
+            message.contains("JWT_SECRET") && message.contains("32 bytes"),
+            "{message}"
+        );
+        assert!(message.contains("KEEL_DEV=1"), "{message}");
+
+        assert_eq!(
+            secret(None, Mode::Development),
+            Ok(DEV_JWT_SECRET.to_owned())
+        );
+        assert_eq!(
+            secret(Some("short"), Mode::Development),
+            Ok("short".to_owned())
+        );
     }
 
     #[test]

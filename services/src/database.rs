@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use keel_eventstore::{PgEventStore, StoreError};
+use keel_eventstore::{GroupCommit, PgEventStore, SessionTimeouts, StoreError};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{ConnectOptions, Connection, PgConnection};
 
@@ -135,21 +135,32 @@ pub async fn ensure_database(service: ServiceKind, url: &str) -> Result<bool, Da
     Ok(created)
 }
 
+/// How the service's event store uses its database.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct StoreSettings {
+    pub max_connections: u32,
+    pub timeouts: SessionTimeouts,
+    pub group_commit: GroupCommit,
+}
+
+/// How long a request waits for a pooled connection before it is answered 503.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
+
 /// A pool on the service's database with the event store's schema up to date.
 pub async fn connect(
     service: ServiceKind,
     url: &str,
-    max_connections: u32,
+    settings: StoreSettings,
 ) -> Result<PgEventStore, DatabaseError> {
     let options = options(service, url)?;
     // One plain connection first, to fail fast with a precise reason.
     let probe = open(service, &options, url).await?;
     let _ = probe.close().await;
     let pool = PgPoolOptions::new()
-        .max_connections(max_connections.max(1))
-        .acquire_timeout(Duration::from_secs(10))
-        .connect_lazy_with(options);
-    let store = PgEventStore::new(pool);
+        .max_connections(settings.max_connections.max(1))
+        .acquire_timeout(ACQUIRE_TIMEOUT)
+        .connect_lazy_with(settings.timeouts.apply(options));
+    let store = PgEventStore::with_group_commit(pool, settings.group_commit);
     store
         .migrate()
         .await
@@ -165,7 +176,11 @@ pub async fn connect(
 /// store's schema up to date. True when the database was created.
 pub async fn migrate(service: ServiceKind, url: &str) -> Result<bool, DatabaseError> {
     let created = ensure_database(service, url).await?;
-    let store = connect(service, url, 1).await?;
+    let settings = StoreSettings {
+        max_connections: 1,
+        ..StoreSettings::default()
+    };
+    let store = connect(service, url, settings).await?;
     store.pool().close().await;
     Ok(created)
 }

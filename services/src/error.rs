@@ -4,6 +4,7 @@
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use keel_aggregates::RuleViolation;
+use keel_eventstore::{ErrorClass, StoreError};
 
 use crate::http::auth::AuthError;
 use crate::http::problem::Problem;
@@ -34,6 +35,9 @@ pub enum ApiError {
     },
     #[error(transparent)]
     Unauthorized(#[from] AuthError),
+    /// The token is valid but does not grant what the route needs (its `scope`).
+    #[error("forbidden: {0}")]
+    Forbidden(String),
     #[error("{what} `{id}` does not exist")]
     NotFound { what: &'static str, id: String },
     #[error("{what} `{id}` has no version {version}; its current version is {current}")]
@@ -65,6 +69,18 @@ pub enum ApiError {
     /// The event store refused the request before writing anything.
     #[error("invalid input: {0}")]
     InvalidInput(String),
+    /// A dependency is down, overloaded or too slow, or a transient database failure
+    /// outlived its retries: try again later, with the same `Idempotency-Key`.
+    #[error("{slug}: {detail}")]
+    Unavailable {
+        /// `unavailable`, `overloaded` or `timeout`.
+        slug: &'static str,
+        detail: String,
+        retry_after_secs: u64,
+    },
+    /// The answer recorded for this idempotency key when it was first used (a refusal).
+    #[error("repeated answer: {}", .0.detail)]
+    Recorded(Box<Problem>),
     /// Our fault: storage, corrupt data. Logged with its cause; the client gets an id.
     #[error("internal error: {0}")]
     Internal(String),
@@ -119,6 +135,13 @@ impl ApiError {
                 "unauthorized",
                 "Missing or invalid bearer token",
                 format!("{e}; send `Authorization: Bearer <token>` (`keel token` mints one for development)"),
+            )
+            .with_field("header:Authorization"),
+            ApiError::Forbidden(detail) => Problem::new(
+                S::FORBIDDEN,
+                "forbidden",
+                "Not allowed by the token",
+                detail.clone(),
             )
             .with_field("header:Authorization"),
             ApiError::NotFound { what, id } => Problem::new(
@@ -191,6 +214,20 @@ impl ApiError {
                 "Invalid input",
                 detail.clone(),
             ),
+            ApiError::Unavailable {
+                slug,
+                detail,
+                retry_after_secs,
+            } => Problem::new(
+                S::SERVICE_UNAVAILABLE,
+                slug,
+                "Service unavailable",
+                format!(
+                    "{detail}; retry after {retry_after_secs} s (with the same Idempotency-Key, a retry is safe)"
+                ),
+            )
+            .with_retry_after(*retry_after_secs),
+            ApiError::Recorded(problem) => (**problem).clone(),
             ApiError::Internal(_) => Problem::new(
                 S::INTERNAL_SERVER_ERROR,
                 "internal",
@@ -208,11 +245,50 @@ fn with_optional_field(problem: Problem, field: Option<&str>) -> Problem {
     }
 }
 
+impl ApiError {
+    /// An event store failure, by its class: the request's fault (400), a conflict, try
+    /// again (503 with `Retry-After`), or a bug (500).
+    pub fn store(error: StoreError) -> Self {
+        if error.class() == ErrorClass::Retry {
+            tracing::warn!(error = %error, "event store");
+        }
+        match error.class() {
+            ErrorClass::Request => ApiError::InvalidInput(error.to_string()),
+            ErrorClass::Retry => ApiError::Unavailable {
+                slug: match error {
+                    StoreError::Overloaded { .. } => "overloaded",
+                    StoreError::Timeout(_) => "timeout",
+                    _ => "unavailable",
+                },
+                retry_after_secs: error.retry_after().as_secs().max(1),
+                detail: match error {
+                    StoreError::Overloaded { .. } => "too many commands are waiting".to_owned(),
+                    StoreError::Timeout(_) => "the command timed out".to_owned(),
+                    _ => "the event store is unavailable".to_owned(),
+                },
+            },
+            ErrorClass::Conflict | ErrorClass::Bug => ApiError::internal(error),
+        }
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        if let ApiError::Internal(cause) = &self {
-            tracing::error!(error = %cause, "request failed");
+        match &self {
+            ApiError::Internal(cause) => tracing::error!(error = %cause, "request failed"),
+            ApiError::Unavailable { detail, .. } => {
+                tracing::warn!(error = %detail, "request not served")
+            }
+            _ => {}
         }
-        self.problem().into_response()
+        let replayed = matches!(self, ApiError::Recorded(_));
+        let mut response = self.problem().into_response();
+        if replayed {
+            response.headers_mut().insert(
+                crate::http::idempotency::IDEMPOTENT_REPLAYED,
+                axum::http::HeaderValue::from_static("true"),
+            );
+        }
+        response
     }
 }

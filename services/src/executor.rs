@@ -3,14 +3,15 @@
 
 use keel_aggregates::Aggregate;
 use keel_eventstore::{
-    CommandContext, CommandOutcome, EventStore, Loaded, PgEventStore, Repository, RepositoryError,
-    StoreError,
+    CommandContext, CommandOutcome, EventStore, IdempotencyRecord, Loaded, PgEventStore,
+    Repository, RepositoryError, StoreError,
 };
 use keel_schemas::EventEnvelope;
 use uuid::Uuid;
 
 use crate::error::ApiError;
 use crate::http::metrics::Metrics;
+use crate::http::problem::Problem;
 
 /// The state a command left (or, on a replay, the state the first request left).
 #[derive(Debug, Clone)]
@@ -69,7 +70,9 @@ impl<A: Aggregate> CommandExecutor<A> {
         self.repository.store()
     }
 
-    /// Decides `command` on stream `id` and appends its events.
+    /// Decides `command` on stream `id` and appends its events. With an idempotency key,
+    /// every answer (201/200, a no-op's 200, a refusal's 422) is recorded under it and a
+    /// retry gets the same one.
     pub async fn execute(
         &self,
         id: Uuid,
@@ -88,7 +91,7 @@ impl<A: Aggregate> CommandExecutor<A> {
                 events,
             }) => {
                 if events.is_empty() {
-                    if let Some(answer) = self.earlier_answer(context).await? {
+                    if let Some(answer) = self.record(context, &stream_id, version, None).await? {
                         return Ok(answer);
                     }
                 }
@@ -100,9 +103,10 @@ impl<A: Aggregate> CommandExecutor<A> {
                     replayed: false,
                 })
             }
-            Ok(CommandOutcome::Replayed { stream_id, version }) => {
-                self.replay(&stream_id, version).await
-            }
+            Ok(CommandOutcome::Replayed { .. }) => self
+                .earlier_answer(context)
+                .await?
+                .ok_or_else(|| ApiError::internal("a replayed append without its key record")),
             Err(error) => {
                 // A concurrent request with the same key may have won the race after our
                 // first look: then its answer is ours too.
@@ -114,7 +118,16 @@ impl<A: Aggregate> CommandExecutor<A> {
                         return Ok(answer);
                     }
                 }
-                Err(self.refusal(error, id, target, context).await)
+                let refusal = self.refusal(error, id, target, context).await;
+                if let ApiError::Rule { .. } = refusal {
+                    let problem = serde_json::to_value(refusal.problem())
+                        .map_err(|e| ApiError::internal(format!("recording a refusal: {e}")))?;
+                    if let Some(answer) = self.record(context, &stream_id, 0, Some(problem)).await?
+                    {
+                        return Ok(answer);
+                    }
+                }
+                Err(refusal)
             }
         }
     }
@@ -125,7 +138,7 @@ impl<A: Aggregate> CommandExecutor<A> {
             .repository
             .load(&stream_id::<A>(id))
             .await
-            .map_err(internal)?;
+            .map_err(repository_error)?;
         if loaded.version == 0 {
             return Err(self.not_found(id));
         }
@@ -140,7 +153,7 @@ impl<A: Aggregate> CommandExecutor<A> {
             .repository
             .load_at(&stream_id::<A>(id), bounded)
             .await
-            .map_err(internal)?;
+            .map_err(repository_error)?;
         if loaded.version == 0 {
             return Err(self.not_found(id));
         }
@@ -161,7 +174,7 @@ impl<A: Aggregate> CommandExecutor<A> {
             .store()
             .read_stream(&stream_id::<A>(id), 1, None)
             .await
-            .map_err(|e| ApiError::internal(format!("reading the stream: {e}")))?;
+            .map_err(ApiError::store)?;
         if events.is_empty() {
             return Err(self.not_found(id));
         }
@@ -175,7 +188,8 @@ impl<A: Aggregate> CommandExecutor<A> {
         }
     }
 
-    /// The answer of the first request with this idempotency key, if there was one.
+    /// The answer of the first request with this idempotency key, if there was one (a
+    /// recorded refusal comes back as the same error).
     async fn earlier_answer(
         &self,
         context: &CommandContext,
@@ -187,26 +201,60 @@ impl<A: Aggregate> CommandExecutor<A> {
             .store()
             .find_idempotency(&key.key)
             .await
-            .map_err(|e| ApiError::internal(format!("looking up an idempotency key: {e}")))?;
-        let Some(record) = record else {
-            return Ok(None);
-        };
-        if record.request_hash != key.request_hash {
-            return Err(key_reused(context));
+            .map_err(ApiError::store)?;
+        match record {
+            None => Ok(None),
+            Some(record) if record.request_hash != key.request_hash => Err(key_reused(context)),
+            Some(record) => self.answer_of(record).await.map(Some),
         }
-        self.replay(&record.stream_id, record.stream_version)
-            .await
-            .map(Some)
     }
 
-    async fn replay(&self, stream_id: &str, version: u64) -> Result<Answer<A>, ApiError> {
-        let id = id_of::<A>(stream_id)?;
+    /// Records an answer given without an append under the request's key. `None` when it
+    /// now holds the key; else the answer of the request that held it first.
+    async fn record(
+        &self,
+        context: &CommandContext,
+        stream_id: &str,
+        version: u64,
+        answer: Option<serde_json::Value>,
+    ) -> Result<Option<Answer<A>>, ApiError> {
+        let Some(key) = &context.idempotency else {
+            return Ok(None);
+        };
+        let ours = IdempotencyRecord {
+            key: key.key.clone(),
+            request_hash: key.request_hash.clone(),
+            stream_id: stream_id.to_owned(),
+            stream_version: version,
+            answer,
+        };
+        let held = self
+            .store()
+            .record_answer(ours.clone())
+            .await
+            .map_err(ApiError::store)?;
+        if held == ours {
+            return Ok(None);
+        }
+        if held.request_hash != key.request_hash {
+            return Err(key_reused(context));
+        }
+        self.answer_of(held).await.map(Some)
+    }
+
+    async fn answer_of(&self, record: IdempotencyRecord) -> Result<Answer<A>, ApiError> {
+        self.metrics.record_replay(A::stream_type());
+        if let Some(answer) = record.answer {
+            let problem: Problem = serde_json::from_value(answer)
+                .map_err(|e| ApiError::internal(format!("a recorded answer is unreadable: {e}")))?;
+            return Err(ApiError::Recorded(Box::new(problem)));
+        }
+        let id = id_of::<A>(&record.stream_id)?;
         let loaded = self
             .repository
-            .load_at(stream_id, version)
+            .load_at(&record.stream_id, record.stream_version)
             .await
-            .map_err(internal)?;
-        self.metrics.record_replay(A::stream_type());
+            .map_err(repository_error)?;
         Ok(Answer {
             id,
             state: loaded.state,
@@ -237,10 +285,7 @@ impl<A: Aggregate> CommandExecutor<A> {
                 ApiError::Conflict { expected, actual }
             }
             RepositoryError::Store(StoreError::IdempotencyKeyReused { .. }) => key_reused(context),
-            RepositoryError::Store(StoreError::InvalidInput(e)) => {
-                ApiError::InvalidInput(e.to_string())
-            }
-            other => internal(other),
+            other => repository_error(other),
         }
     }
 
@@ -259,6 +304,10 @@ fn key_reused(context: &CommandContext) -> ApiError {
     }
 }
 
-fn internal<E: std::error::Error>(error: E) -> ApiError {
-    ApiError::internal(error)
+/// A failure to load or store, by the store's error class.
+fn repository_error<E: std::error::Error>(error: RepositoryError<E>) -> ApiError {
+    match error {
+        RepositoryError::Store(e) => ApiError::store(e),
+        other => ApiError::internal(other),
+    }
 }

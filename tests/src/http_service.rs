@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use keel_services::config::{Secret, ServiceConfig, ServiceKind};
+use keel_services::http::auth::{Scope, Scopes};
 use keel_services::shutdown::Shutdown;
 use keel_services::{Application, JwtKeys};
 use reqwest::{Client, Method, RequestBuilder};
@@ -12,14 +13,15 @@ use tokio::task::JoinHandle;
 
 use crate::TestDatabase;
 
-/// The secret the test services sign and verify tokens with.
-pub const TEST_JWT_SECRET: &str = "keel-integration-tests";
+/// The secret the test services sign and verify tokens with (32 bytes or more, as outside
+/// development mode).
+pub const TEST_JWT_SECRET: &str = "keel-integration-tests-secret-0123456789";
 
 /// A running service; stopped (gracefully) when dropped.
 pub struct TestService {
     pub base_url: String,
     pub client: Client,
-    /// A valid token for the subject `tester`.
+    /// A valid token for the subject `tester`, with the `commands` and `queries` scopes.
     pub token: String,
     pub keys: JwtKeys,
     /// A pool on the service's database, for checks the API cannot make.
@@ -39,18 +41,23 @@ impl TestService {
     pub async fn spawn_with(kind: ServiceKind, configure: impl FnOnce(&mut ServiceConfig)) -> Self {
         let db = TestDatabase::create().await;
         let secret = Secret::new(TEST_JWT_SECRET.to_owned());
-        let mut config = ServiceConfig::local(kind, db.url.clone(), secret.clone());
+        let mut config = ServiceConfig::local(kind, db.url.clone(), secret);
         config.max_db_connections = 20;
         configure(&mut config);
+        // From the final settings, so a test that changes the issuer or audience mints for them.
+        let keys = JwtKeys::new(&config.jwt);
         let app = Application::build(config)
             .await
             .expect("the service starts");
         let base_url = app.base_url();
         let shutdown = Shutdown::new();
         let server = tokio::spawn(app.run_until(shutdown.wait()));
-        let keys = JwtKeys::new(&secret);
         let token = keys
-            .mint("tester", Duration::from_secs(3600))
+            .mint(
+                "tester",
+                &Scopes::new([Scope::Commands, Scope::Queries]),
+                Duration::from_secs(3600),
+            )
             .expect("mint a token");
         let pool = db.pool(4).await;
         Self {
@@ -66,6 +73,17 @@ impl TestService {
             server: Some(server),
             db,
         }
+    }
+
+    /// A token for `tester` with only `scopes`.
+    pub fn token_with(&self, scopes: &[Scope]) -> String {
+        self.keys
+            .mint(
+                "tester",
+                &Scopes::new(scopes.iter().copied()),
+                Duration::from_secs(3600),
+            )
+            .expect("mint a token")
     }
 
     pub fn url(&self, path: &str) -> String {

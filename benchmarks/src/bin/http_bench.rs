@@ -11,7 +11,7 @@ use clap::Parser;
 use keel_benchmarks::database;
 use keel_benchmarks::http::api::{report, report_counted};
 use keel_benchmarks::http::server::Server;
-use keel_benchmarks::http::{self, load_average, long_stream, open_loop};
+use keel_benchmarks::http::{self, load_average, long_stream, open_loop, pg_activity};
 use keel_eventstore::PgEventStore;
 use reqwest::StatusCode;
 use sqlx::postgres::PgConnectOptions;
@@ -117,11 +117,18 @@ async fn main() -> anyhow::Result<()> {
         "\n== POST /orders, open loop at {} commands/s for {} s (latency from the scheduled send) ==",
         args.rate, args.seconds
     );
-    let mut open =
+    let watcher = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(1)
+        .connect(&service_url)
+        .await?;
+    let sampler = pg_activity::Sampler::start(watcher).await;
+    let (mut open, timeline) =
         open_loop::place_orders(&api, args.rate, Duration::from_secs_f64(args.seconds)).await?;
+    let (seconds, moved) = sampler.finish().await;
     let name = format!("POST /orders, {} /s offered", args.rate);
     let (line, open_unexpected) = report_counted(&api, &mut open, &name);
     println!("{line}");
+    print!("{}", pg_activity::report(&timeline, &seconds, moved));
     let open_p99 = open.quantile(0.99).as_secs_f64() * 1e3;
     let open_rate = open.per_second();
     drop(server);

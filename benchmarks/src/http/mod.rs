@@ -4,6 +4,7 @@
 pub mod api;
 pub mod long_stream;
 pub mod open_loop;
+pub mod pg_activity;
 pub mod server;
 
 /// The 1-, 5- and 15-minute load averages (`/proc/loadavg`), or "unknown".

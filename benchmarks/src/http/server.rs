@@ -1,7 +1,9 @@
 use std::time::Duration;
 
 use anyhow::Context;
+use keel_services::config::JwtSettings;
 use keel_services::database;
+use keel_services::http::auth::Scopes;
 use keel_services::{Application, JwtKeys, Secret, ServiceConfig, ServiceKind};
 use tokio::runtime::Runtime;
 use tokio::sync::oneshot;
@@ -44,8 +46,12 @@ impl Server {
         // Built on the service's runtime, so its pool and group-commit tasks live there.
         let app = runtime
             .spawn(async move {
-                let store =
-                    database::connect(config.kind, &config.database_url, max_connections).await?;
+                let settings = database::StoreSettings {
+                    max_connections,
+                    timeouts: config.database_timeouts,
+                    group_commit: config.group_commit,
+                };
+                let store = database::connect(config.kind, &config.database_url, settings).await?;
                 let store = if group_commit {
                     store
                 } else {
@@ -69,8 +75,8 @@ impl Server {
 
     /// A client with a token the service accepts.
     pub fn api(&self) -> anyhow::Result<Api> {
-        let token = JwtKeys::new(&Secret::new(SECRET.into()))
-            .mint("bench", Duration::from_secs(3600))
+        let token = JwtKeys::new(&JwtSettings::new(Secret::new(SECRET.into())))
+            .mint("bench", &Scopes::all(), Duration::from_secs(3600))
             .context("minting a token")?;
         Api::new(self.base_url.clone(), token)
     }

@@ -59,18 +59,21 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for CommandRequest<T> {
         let value = json::parse(content_type.as_ref(), &bytes)?;
         let idempotency = key.as_ref().map(|key| IdempotencyKey {
             key: idempotency::scoped_key(&actor.0, key),
-            request_hash: idempotency::request_hash(&method, &path, &value),
+            request_hash: idempotency::request_hash(&method, &path, expected_version, &value),
         });
         let body = json::deserialize(value)?;
         Ok(CommandRequest {
             body,
             context: CommandContext {
+                // Events travel to Kafka and the read models: fingerprints, not the values.
                 metadata: EventMetadata {
                     correlation_id: Some(context.correlation_id),
                     causation_id: Some(context.request_id),
                     traceparent: Some(context.trace.header_value()),
-                    actor: Some(actor.0),
-                    idempotency_key: key.clone(),
+                    actor: Some(idempotency::fingerprint(&actor.0)),
+                    idempotency_key: idempotency
+                        .as_ref()
+                        .map(|k| idempotency::fingerprint(&k.key)),
                 },
                 expected_version,
                 idempotency,
@@ -81,6 +84,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for CommandRequest<T> {
 }
 
 /// `If-Match: <version>` (bare or quoted, as the `ETag` of a read); `*` means any version.
+/// Exactly [`IF_MATCH_PATTERN`]: up to 18 digits, so any version fits the store's `bigint`.
 pub fn if_match(headers: &HeaderMap) -> Result<Option<u64>, ApiError> {
     let Some(value) = headers.get(header::IF_MATCH) else {
         return Ok(None);
@@ -95,12 +99,18 @@ pub fn if_match(headers: &HeaderMap) -> Result<Option<u64>, ApiError> {
     if raw == "*" {
         return Ok(None);
     }
-    let unquoted = raw
-        .strip_prefix('"')
-        .and_then(|r| r.strip_suffix('"'))
-        .unwrap_or(raw);
-    unquoted.parse::<u64>().map(Some).map_err(|_| invalid())
+    let digits = match raw.strip_prefix('"') {
+        Some(quoted) => quoted.strip_suffix('"').ok_or_else(invalid)?,
+        None => raw,
+    };
+    if digits.is_empty() || digits.len() > 18 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(invalid());
+    }
+    digits.parse::<u64>().map(Some).map_err(|_| invalid())
 }
+
+/// The documented form of `If-Match`, what [`if_match`] accepts.
+pub const IF_MATCH_PATTERN: &str = r#"^([0-9]{1,18}|"[0-9]{1,18}"|\*)$"#;
 
 #[cfg(test)]
 mod tests {
@@ -114,12 +124,24 @@ mod tests {
             h.insert(header::IF_MATCH, raw.parse().unwrap());
             assert_eq!(if_match(&h).unwrap(), want, "{raw}");
         }
-        h.insert(header::IF_MATCH, "W/\"3\"".parse().unwrap());
-        assert!(if_match(&h).is_err());
+        for bad in [
+            "W/\"3\"",
+            "\"0978",
+            "7264\"",
+            "null",
+            "+3",
+            "",
+            "1234567890123456789",
+        ] {
+            h.insert(header::IF_MATCH, bad.parse().unwrap());
+            assert!(if_match(&h).is_err(), "{bad}");
+        }
     }
 }
 
-/// The headers every command takes (OpenAPI description only).
+/// The headers every command takes (OpenAPI description only). Each is optional and, when
+/// sent, a string (never `null`): `value_type = String` keeps utoipa from documenting the
+/// `Option` as nullable.
 #[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Header)]
 #[allow(dead_code)]
@@ -127,18 +149,26 @@ pub struct CommandHeaders {
     /// Makes the command safe to retry: the same key with the same request returns the first
     /// answer and appends nothing; the same key with another request is refused (422).
     #[serde(rename = "Idempotency-Key")]
-    #[param(pattern = r"^[!-~]{1,255}$", max_length = 255, min_length = 1)]
+    #[param(
+        required = false,
+        value_type = String,
+        pattern = r"^[!-~]{1,255}$",
+        max_length = 255,
+        min_length = 1
+    )]
     idempotency_key: Option<String>,
-    /// Optimistic concurrency: the version (the `ETag` of a read) the command is based on.
-    /// On a mismatch nothing is appended and the answer is 409 with the current version.
+    /// Optimistic concurrency: the version (the `ETag` of a read) the command is based on,
+    /// bare (`3`) or quoted (`"3"`), or `*` for any. On a mismatch nothing is appended and the
+    /// answer is 409 with the current version.
     #[serde(rename = "If-Match")]
-    #[param(pattern = r#"^("?[0-9]{1,18}"?|\*)$"#)]
+    #[param(required = false, value_type = String, pattern = r#"^([0-9]{1,18}|"[0-9]{1,18}"|\*)$"#)]
     if_match: Option<String>,
-    /// Correlates this command with others (a UUID); a new one when absent.
+    /// Correlates this command with others (a UUID, hyphenated); a new one when absent.
     #[serde(rename = "X-Correlation-Id")]
-    #[param(format = Uuid)]
+    #[param(required = false, value_type = String, format = Uuid)]
     x_correlation_id: Option<String>,
     /// W3C trace context to continue; a new trace when absent or invalid.
     #[serde(rename = "traceparent")]
+    #[param(required = false, value_type = String)]
     traceparent: Option<String>,
 }

@@ -9,6 +9,7 @@ use tracing::Instrument;
 use uuid::Uuid;
 
 use super::trace_context::TraceParent;
+use super::validate;
 use crate::error::ApiError;
 
 pub const CORRELATION_ID: HeaderName = HeaderName::from_static("x-correlation-id");
@@ -34,7 +35,7 @@ impl RequestContext {
             Some(value) => value
                 .to_str()
                 .ok()
-                .and_then(|v| Uuid::parse_str(v.trim()).ok())
+                .and_then(|v| validate::parse_uuid(v.trim()))
                 .ok_or_else(|| ApiError::InvalidHeader {
                     header: "X-Correlation-Id",
                     detail: "X-Correlation-Id must be a UUID; leave it out to get a new one".into(),

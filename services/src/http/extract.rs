@@ -7,6 +7,7 @@ use axum::extract::{FromRequestParts, Path, Query};
 use axum::http::request::Parts;
 use uuid::Uuid;
 
+use super::validate;
 use crate::error::ApiError;
 
 /// The `{id}` of a route: a UUID.
@@ -23,7 +24,7 @@ impl<S: Send + Sync> FromRequestParts<S> for IdPath {
                 field: "id".into(),
                 detail: e.body_text(),
             })?;
-        Uuid::parse_str(&raw).map(IdPath).map_err(|_| ApiError::InvalidPath {
+        validate::parse_uuid(&raw).map(IdPath).ok_or_else(|| ApiError::InvalidPath {
             field: "id".into(),
             detail: format!("`{raw}` is not an id: expected a UUID like 0192f4c4-8f3a-7cc2-9a53-1f2e3d4c5b6a"),
         })
@@ -40,13 +41,11 @@ impl QueryParams {
         let Some(raw) = self.0.get(name) else {
             return Ok(None);
         };
-        raw.trim()
-            .parse()
-            .map(Some)
-            .map_err(|_| ApiError::InvalidQuery {
-                field: Some(name.to_owned()),
-                detail: format!("query parameter `{name}` is `{raw}`, expected {expected}"),
-            })
+        // Untrimmed: the document's `integer` or `uuid` does not allow spaces either.
+        raw.parse().map(Some).map_err(|_| ApiError::InvalidQuery {
+            field: Some(name.to_owned()),
+            detail: format!("query parameter `{name}` is `{raw}`, expected {expected}"),
+        })
     }
 
     /// The `at_version` of a time-travel read: absent, or a version of 1 or more.
@@ -58,6 +57,17 @@ impl QueryParams {
             }),
             version => Ok(version),
         }
+    }
+
+    /// A required UUID (hyphenated, as the document's `format: uuid`).
+    pub fn required_uuid(&self, name: &str) -> Result<Uuid, ApiError> {
+        let raw: String = self.required(name, "a UUID")?;
+        validate::parse_uuid(&raw).ok_or_else(|| ApiError::InvalidQuery {
+            field: Some(name.to_owned()),
+            detail: format!(
+                "query parameter `{name}` is `{raw}`, expected a UUID like 0192f4c4-8f3a-7cc2-9a53-1f2e3d4c5b6a"
+            ),
+        })
     }
 
     pub fn required<T: FromStr>(&self, name: &str, expected: &str) -> Result<T, ApiError> {

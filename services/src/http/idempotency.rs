@@ -2,10 +2,14 @@
 //! answer; the same key with another request is refused (422).
 //!
 //! Keys are scoped to the caller (the token's subject), so one client can never receive
-//! another's answer. The request hash covers the method, the path and the body as
-//! canonical JSON (key order and whitespace do not matter).
+//! another's answer. The request hash covers the method, the path, `If-Match` and the
+//! body as canonical JSON (key order and whitespace do not matter). Events carry only a
+//! [`fingerprint`] of the key and of the caller, never the values themselves.
+
+use std::time::Duration;
 
 use axum::http::{HeaderMap, HeaderName, Method};
+use keel_eventstore::PgEventStore;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
@@ -44,14 +48,40 @@ pub fn scoped_key(actor: &str, key: &str) -> String {
 }
 
 /// A hash of what the request asks for.
-pub fn request_hash(method: &Method, path: &str, body: &Value) -> String {
+pub fn request_hash(method: &Method, path: &str, if_match: Option<u64>, body: &Value) -> String {
     let mut hasher = Sha256::new();
     hasher.update(method.as_str().as_bytes());
     hasher.update(b" ");
     hasher.update(path.as_bytes());
+    hasher.update(b"\nif-match:");
+    if let Some(version) = if_match {
+        hasher.update(version.to_string().as_bytes());
+    }
     hasher.update(b"\n");
     hasher.update(canonical(body).as_bytes());
     format!("{:x}", hasher.finalize())
+}
+
+/// A stable stand-in for a value that must not travel with the events (an idempotency key,
+/// a caller's identity): the first 128 bits of its SHA-256, in hex.
+pub fn fingerprint(value: &str) -> String {
+    let digest = Sha256::digest(value.as_bytes());
+    digest[..16].iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Deletes keys older than `retention`, now and then, for as long as the service runs.
+pub async fn expire_keys(store: PgEventStore, retention: Duration) {
+    // Often enough that keys outlive their retention by a tenth at most, at most hourly.
+    let every = (retention / 10).clamp(Duration::from_secs(1), Duration::from_secs(3600));
+    let mut ticks = tokio::time::interval(every);
+    loop {
+        ticks.tick().await;
+        match store.purge_idempotency_keys(retention, 1000).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(deleted = n, "expired idempotency keys"),
+            Err(e) => tracing::warn!(error = %e, "expiring idempotency keys failed"),
+        }
+    }
 }
 
 /// JSON with object keys sorted at every level.
@@ -81,29 +111,30 @@ mod tests {
 
     #[test]
     fn the_hash_ignores_key_order_but_not_content() {
-        let a = request_hash(
-            &Method::POST,
-            "/orders",
-            &json!({"a": 1, "b": [{"x": 1, "y": 2}]}),
-        );
+        let body = json!({"a": 1, "b": [{"x": 1, "y": 2}]});
+        let a = request_hash(&Method::POST, "/orders", None, &body);
         let b = request_hash(
             &Method::POST,
             "/orders",
+            None,
             &json!({"b": [{"y": 2, "x": 1}], "a": 1}),
         );
         let c = request_hash(
             &Method::POST,
             "/orders",
+            None,
             &json!({"a": 2, "b": [{"x": 1, "y": 2}]}),
         );
-        let d = request_hash(
-            &Method::POST,
-            "/payments",
-            &json!({"a": 1, "b": [{"x": 1, "y": 2}]}),
-        );
+        let d = request_hash(&Method::POST, "/payments", None, &body);
+        let e = request_hash(&Method::POST, "/orders", Some(3), &body);
+        let f = request_hash(&Method::POST, "/orders", Some(4), &body);
         assert_eq!(a, b);
         assert_ne!(a, c);
         assert_ne!(a, d);
+        assert_ne!(a, e, "If-Match is part of the request");
+        assert_ne!(e, f);
+        assert_eq!(fingerprint("k").len(), 32);
+        assert_ne!(fingerprint("k"), fingerprint("l"));
     }
 
     #[test]

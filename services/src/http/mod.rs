@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod command;
 pub mod context;
+pub mod deadline;
 pub mod extract;
 pub mod health;
 pub mod idempotency;
@@ -36,15 +37,21 @@ pub struct Common {
     pub health: HealthState,
     pub openapi: utoipa::openapi::OpenApi,
     pub max_body_bytes: usize,
+    pub request_timeout: std::time::Duration,
 }
 
 /// The service's router: `api` behind bearer authentication, health, metrics and the
 /// OpenAPI document open, and problem responses for unknown routes and methods.
 pub fn assemble(api: Router, common: Common) -> Router {
-    let api = api.route_layer(middleware::from_fn_with_state(
-        common.keys,
-        auth::require_bearer,
-    ));
+    let api = api
+        .route_layer(middleware::from_fn_with_state(
+            common.keys,
+            auth::require_bearer,
+        ))
+        .route_layer(middleware::from_fn_with_state(
+            common.request_timeout,
+            deadline::bound,
+        ));
     Router::new()
         .merge(api)
         .merge(health::router(common.health))

@@ -43,8 +43,10 @@ pub struct MetadataView {
     pub causation_id: Option<Uuid>,
     /// W3C trace context of that request.
     pub traceparent: Option<String>,
-    /// The token subject that sent the command.
+    /// A fingerprint of the token subject that sent the command (`fingerprint(sub)`: the
+    /// first 128 bits of its SHA-256 in hex), not the subject itself.
     pub actor: Option<String>,
+    /// A fingerprint of the command's `Idempotency-Key` (scoped to the caller), not the key.
     pub idempotency_key: Option<String>,
 }
 

@@ -16,15 +16,22 @@ pub const MAX_LINES: usize = 100;
 const MAX_NAME: usize = 200;
 const MAX_CODE: usize = 64;
 
+// Each text field's `pattern` below is `validate::TEXT_PATTERN` spelled out (utoipa takes
+// literals only); `http::openapi::tests` checks that every one agrees with it.
+
 /// An order to place.
+///
+/// Text fields: 1 to `maxLength` characters as sent, no ASCII control characters, not only
+/// whitespace (stored trimmed).
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PlaceOrderRequest {
+    #[serde(deserialize_with = "validate::hyphenated_uuid")]
     pub customer_id: Uuid,
     #[schema(
         min_length = 1,
         max_length = 200,
-        pattern = r"\S",
+        pattern = r"^[^\u0000-\u001F\u007F]*[^\u0000-\u0020\u007F\u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000][^\u0000-\u001F\u007F]*$",
         example = "Ada Lovelace"
     )]
     pub customer_name: String,
@@ -39,19 +46,26 @@ pub struct PlaceOrderRequest {
 #[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LineRequest {
-    #[schema(min_length = 1, max_length = 64, pattern = r"\S", example = "SKU-1")]
+    #[schema(
+        min_length = 1,
+        max_length = 64,
+        pattern = r"^[^\u0000-\u001F\u007F]*[^\u0000-\u0020\u007F\u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000][^\u0000-\u001F\u007F]*$",
+        example = "SKU-1"
+    )]
     pub sku: String,
     #[schema(
         min_length = 1,
         max_length = 200,
-        pattern = r"\S",
+        pattern = r"^[^\u0000-\u001F\u007F]*[^\u0000-\u0020\u007F\u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000][^\u0000-\u001F\u007F]*$",
         example = "Notebook"
     )]
     pub name: String,
-    #[schema(minimum = 1, example = 2)]
+    #[serde(deserialize_with = "validate::whole_number")]
+    #[schema(minimum = 1, maximum = 2147483647, example = 2)]
     pub quantity: u32,
-    /// Price of one unit in minor units (cents for EUR).
-    #[schema(example = 1250)]
+    /// Price of one unit in minor units (cents for EUR); 0 for a free item.
+    #[serde(deserialize_with = "validate::whole_number")]
+    #[schema(minimum = 0, maximum = 9007199254740991_u64, example = 1250)]
     pub unit_price: u64,
 }
 
@@ -76,17 +90,21 @@ impl PlaceOrderRequest {
 
 impl LineRequest {
     fn into_line(self, index: usize) -> Result<LineItem, ApiError> {
-        if self.quantity == 0 {
+        if self.quantity == 0 || self.quantity > validate::MAX_QUANTITY {
             return Err(validate::invalid(
                 &format!("lines[{index}].quantity"),
-                "`quantity` must be at least 1".into(),
+                format!("`quantity` must be 1 to {}", validate::MAX_QUANTITY),
             ));
         }
         Ok(LineItem {
             sku: validate::text(&format!("lines[{index}].sku"), self.sku, MAX_CODE)?,
             name: validate::text(&format!("lines[{index}].name"), self.name, MAX_NAME)?,
             quantity: self.quantity,
-            unit_price: self.unit_price.into(),
+            unit_price: validate::amount(
+                &format!("lines[{index}].unit_price"),
+                self.unit_price,
+                0,
+            )?,
         })
     }
 }
@@ -95,6 +113,7 @@ impl LineRequest {
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PaymentAuthorizedRequest {
+    #[serde(deserialize_with = "validate::hyphenated_uuid")]
     pub payment_id: Uuid,
 }
 
@@ -110,12 +129,17 @@ impl PaymentAuthorizedRequest {
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ShipOrderRequest {
-    #[schema(min_length = 1, max_length = 64, pattern = r"\S", example = "DHL")]
+    #[schema(
+        min_length = 1,
+        max_length = 64,
+        pattern = r"^[^\u0000-\u001F\u007F]*[^\u0000-\u0020\u007F\u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000][^\u0000-\u001F\u007F]*$",
+        example = "DHL"
+    )]
     pub carrier: String,
     #[schema(
         min_length = 1,
         max_length = 64,
-        pattern = r"\S",
+        pattern = r"^[^\u0000-\u001F\u007F]*[^\u0000-\u0020\u007F\u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000][^\u0000-\u001F\u007F]*$",
         example = "JD014600006281234567"
     )]
     pub tracking_number: String,
@@ -137,7 +161,7 @@ pub struct CancelOrderRequest {
     #[schema(
         min_length = 1,
         max_length = 200,
-        pattern = r"\S",
+        pattern = r"^[^\u0000-\u001F\u007F]*[^\u0000-\u0020\u007F\u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000][^\u0000-\u001F\u007F]*$",
         example = "customer changed their mind"
     )]
     pub reason: String,

@@ -40,12 +40,13 @@ fn answer(status: StatusCode, answer: Answer<Order>) -> Response {
          headers(("Location" = String, description = "/orders/{id}"), ("ETag" = String, description = "The version, quoted"))),
         (status = 400, description = "Malformed body or headers", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The token lacks the scope this route needs", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Version conflict", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Body not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Refused by a business rule, or idempotency key reused", body = Problem, content_type = "application/problem+json"),
     ),
-    security(("bearer" = []))
+    security(("bearer" = ["commands"]))
 )]
 pub async fn place(
     State(orders): State<Orders>,
@@ -71,9 +72,10 @@ pub async fn place(
          headers(("ETag" = String, description = "The version, quoted; send it back as If-Match"))),
         (status = 400, description = "Malformed id or query", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The token lacks the scope this route needs", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such order or version", body = Problem, content_type = "application/problem+json"),
     ),
-    security(("bearer" = []))
+    security(("bearer" = ["queries"]))
 )]
 pub async fn get(
     State(orders): State<Orders>,
@@ -102,9 +104,10 @@ pub async fn get(
         (status = 200, description = "The order's stream", body = EventList),
         (status = 400, description = "Malformed id", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The token lacks the scope this route needs", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such order", body = Problem, content_type = "application/problem+json"),
     ),
-    security(("bearer" = []))
+    security(("bearer" = ["queries"]))
 )]
 pub async fn events(
     State(orders): State<Orders>,
@@ -139,13 +142,14 @@ macro_rules! order_command {
                  headers(("ETag" = String, description = "The new version, quoted"))),
                 (status = 400, description = "Malformed id, body or headers", body = Problem, content_type = "application/problem+json"),
                 (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
+                (status = 403, description = "The token lacks the scope this route needs", body = Problem, content_type = "application/problem+json"),
                 (status = 404, description = "No such order", body = Problem, content_type = "application/problem+json"),
                 (status = 409, description = "If-Match does not match the current version", body = Problem, content_type = "application/problem+json"),
                 (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
                 (status = 415, description = "Body not JSON", body = Problem, content_type = "application/problem+json"),
                 (status = 422, description = "Refused by a business rule, or idempotency key reused", body = Problem, content_type = "application/problem+json"),
             ),
-            security(("bearer" = []))
+            security(("bearer" = ["commands"]))
         )]
         pub async fn $name(
             State(orders): State<Orders>,

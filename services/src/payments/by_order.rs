@@ -26,7 +26,7 @@ pub async fn payment_ids(store: &PgEventStore, order_id: Uuid) -> Result<Vec<Uui
     .bind(MAX_PAYMENTS_PER_ORDER)
     .fetch_all(store.pool())
     .await
-    .map_err(|e| ApiError::internal(format!("listing the payments of an order: {e}")))?;
+    .map_err(|e| ApiError::store(e.into()))?;
     Ok(stream_ids
         .iter()
         .filter_map(|s| {

@@ -14,13 +14,18 @@ use keel_aggregates::payment::{
 
 const MAX_TEXT: usize = 200;
 
+// Each text field's `pattern` below is `validate::TEXT_PATTERN` spelled out (utoipa takes
+// literals only); `http::openapi::tests` checks that every one agrees with it.
+
 /// Payment of an order to request.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RequestPaymentRequest {
+    #[serde(deserialize_with = "validate::hyphenated_uuid")]
     pub order_id: Uuid,
     /// In minor units of `currency` (cents for EUR).
-    #[schema(minimum = 1, example = 2500)]
+    #[serde(deserialize_with = "validate::whole_number")]
+    #[schema(minimum = 1, maximum = 9007199254740991_u64, example = 2500)]
     pub amount: u64,
     /// ISO 4217.
     #[schema(pattern = "^[A-Z]{3}$", example = "EUR")]
@@ -44,7 +49,12 @@ impl RequestPaymentRequest {
 pub struct AuthorizeRequest {
     /// The acquirer's authorisation code, where it returned one.
     #[serde(default)]
-    #[schema(min_length = 1, max_length = 64, pattern = r"\S", example = "A1B2C3")]
+    #[schema(
+        min_length = 1,
+        max_length = 64,
+        pattern = r"^[^\u0000-\u001F\u007F]*[^\u0000-\u0020\u007F\u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000][^\u0000-\u001F\u007F]*$",
+        example = "A1B2C3"
+    )]
     pub authorisation_code: Option<String>,
 }
 
@@ -67,7 +77,7 @@ pub struct DeclineRequest {
     #[schema(
         min_length = 1,
         max_length = 200,
-        pattern = r"\S",
+        pattern = r"^[^\u0000-\u001F\u007F]*[^\u0000-\u0020\u007F\u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000][^\u0000-\u001F\u007F]*$",
         example = "insufficient funds"
     )]
     pub reason: String,
@@ -86,7 +96,8 @@ impl DeclineRequest {
 #[serde(deny_unknown_fields)]
 pub struct AmountRequest {
     /// In minor units of the payment's currency.
-    #[schema(minimum = 1, example = 2500)]
+    #[serde(deserialize_with = "validate::whole_number")]
+    #[schema(minimum = 1, maximum = 9007199254740991_u64, example = 2500)]
     pub amount: u64,
 }
 

@@ -41,12 +41,13 @@ fn answer(status: StatusCode, answer: Answer<Payment>) -> Response {
          headers(("Location" = String, description = "/payments/{id}"), ("ETag" = String, description = "The version, quoted"))),
         (status = 400, description = "Malformed body or headers", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The token lacks the scope this route needs", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Version conflict", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Body not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Refused by a business rule, or idempotency key reused", body = Problem, content_type = "application/problem+json"),
     ),
-    security(("bearer" = []))
+    security(("bearer" = ["commands"]))
 )]
 pub async fn request(
     State(payments): State<Payments>,
@@ -72,9 +73,10 @@ pub async fn request(
          headers(("ETag" = String, description = "The version, quoted; send it back as If-Match"))),
         (status = 400, description = "Malformed id or query", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The token lacks the scope this route needs", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such payment or version", body = Problem, content_type = "application/problem+json"),
     ),
-    security(("bearer" = []))
+    security(("bearer" = ["queries"]))
 )]
 pub async fn get(
     State(payments): State<Payments>,
@@ -103,14 +105,15 @@ pub async fn get(
         (status = 200, description = "The order's payments (empty when it has none)", body = PaymentList),
         (status = 400, description = "order_id missing or not a UUID", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The token lacks the scope this route needs", body = Problem, content_type = "application/problem+json"),
     ),
-    security(("bearer" = []))
+    security(("bearer" = ["queries"]))
 )]
 pub async fn list_by_order(
     State(payments): State<Payments>,
     query: QueryParams,
 ) -> Result<Json<PaymentList>, ApiError> {
-    let order_id: Uuid = query.required("order_id", "the order's id, a UUID")?;
+    let order_id = query.required_uuid("order_id")?;
     let mut list = Vec::new();
     for id in by_order::payment_ids(payments.store(), order_id).await? {
         let loaded = payments.load(id).await?;
@@ -130,9 +133,10 @@ pub async fn list_by_order(
         (status = 200, description = "The payment's stream", body = EventList),
         (status = 400, description = "Malformed id", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The token lacks the scope this route needs", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such payment", body = Problem, content_type = "application/problem+json"),
     ),
-    security(("bearer" = []))
+    security(("bearer" = ["queries"]))
 )]
 pub async fn events(
     State(payments): State<Payments>,
@@ -167,13 +171,14 @@ macro_rules! payment_command {
                  headers(("ETag" = String, description = "The new version, quoted"))),
                 (status = 400, description = "Malformed id, body or headers", body = Problem, content_type = "application/problem+json"),
                 (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
+                (status = 403, description = "The token lacks the scope this route needs", body = Problem, content_type = "application/problem+json"),
                 (status = 404, description = "No such payment", body = Problem, content_type = "application/problem+json"),
                 (status = 409, description = "If-Match does not match the current version", body = Problem, content_type = "application/problem+json"),
                 (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
                 (status = 415, description = "Body not JSON", body = Problem, content_type = "application/problem+json"),
                 (status = 422, description = "Refused by a business rule, or idempotency key reused", body = Problem, content_type = "application/problem+json"),
             ),
-            security(("bearer" = []))
+            security(("bearer" = ["commands"]))
         )]
         pub async fn $name(
             State(payments): State<Payments>,

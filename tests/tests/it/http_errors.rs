@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use keel_services::http::auth::Scope;
 use keel_services::ServiceKind;
 use keel_tests::TestService;
 use reqwest::{Method, StatusCode};
@@ -92,7 +93,8 @@ async fn malformed_bodies_are_400_with_the_field_at_fault() {
 #[tokio::test]
 async fn missing_forged_expired_and_unsigned_tokens_are_401() {
     let service = TestService::spawn(ServiceKind::Orders).await;
-    let claims = |exp: u64| json!({"sub": "mallory", "exp": exp});
+    // Otherwise valid claims, so each case fails for the one reason it names.
+    let claims = |exp: u64| json!({"sub": "mallory", "exp": exp, "iss": "keel", "aud": "keel", "scope": "commands queries"});
     let far = 4_000_000_000u64;
     let forged = jsonwebtoken::encode(
         &Header::new(Algorithm::HS256),
@@ -152,6 +154,153 @@ async fn missing_forged_expired_and_unsigned_tokens_are_401() {
     for path in ["/health/live", "/health/ready", "/metrics", "/openapi.json"] {
         let response = service.client.get(service.url(path)).send().await.unwrap();
         assert_eq!(response.status(), StatusCode::OK, "{path}");
+    }
+}
+
+/// A token signed with the test key holding exactly `claims`.
+fn signed(claims: serde_json::Value) -> String {
+    jsonwebtoken::encode(
+        &Header::new(Algorithm::HS256),
+        &claims,
+        &EncodingKey::from_secret(keel_tests::TEST_JWT_SECRET.as_bytes()),
+    )
+    .unwrap()
+}
+
+#[tokio::test]
+async fn tokens_for_another_audience_or_issuer_are_401_and_missing_scopes_403() {
+    let service = TestService::spawn(ServiceKind::Orders).await;
+    let id = place_order(&service).await;
+    let before = service.event_count().await;
+    let far = 4_000_000_000u64;
+    let claims = |iss: Option<&str>, aud: Option<&str>| {
+        let mut claims = json!({"sub": "mallory", "exp": far, "scope": "commands queries"});
+        if let Some(iss) = iss {
+            claims["iss"] = json!(iss);
+        }
+        if let Some(aud) = aud {
+            claims["aud"] = json!(aud);
+        }
+        signed(claims)
+    };
+    for (case, token, says) in [
+        (
+            "wrong audience",
+            claims(Some("keel"), Some("billing")),
+            "audience (`aud`) must be `keel`",
+        ),
+        ("no audience", claims(Some("keel"), None), "no `aud` claim"),
+        (
+            "wrong issuer",
+            claims(Some("mallory"), Some("keel")),
+            "not issued by `keel`",
+        ),
+        ("no issuer", claims(None, Some("keel")), "no `iss` claim"),
+    ] {
+        let response = service
+            .client
+            .post(service.url("/orders"))
+            .bearer_auth(&token)
+            .json(&order_body())
+            .send()
+            .await
+            .unwrap();
+        let problem = expect_problem(response, StatusCode::UNAUTHORIZED, "unauthorized").await;
+        let detail = problem["detail"].as_str().unwrap_or_default();
+        assert!(detail.contains(says), "{case}: {detail}");
+    }
+
+    // A query-only token reads but cannot command; a command-only token cannot read.
+    let queries = service.token_with(&[Scope::Queries]);
+    let commands = service.token_with(&[Scope::Commands]);
+    let response = service
+        .client
+        .get(service.url(&format!("/orders/{id}")))
+        .bearer_auth(&queries)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    for (path, body) in [
+        ("/orders".to_owned(), order_body()),
+        (
+            format!("/orders/{id}/cancel"),
+            json!({"reason": "not mine"}),
+        ),
+    ] {
+        let response = service
+            .client
+            .post(service.url(&path))
+            .bearer_auth(&queries)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let problem = expect_problem(response, StatusCode::FORBIDDEN, "forbidden").await;
+        let detail = problem["detail"].as_str().unwrap_or_default();
+        assert!(detail.contains("`commands` scope"), "{detail}");
+    }
+    let response = service
+        .client
+        .get(service.url(&format!("/orders/{id}/events")))
+        .bearer_auth(&commands)
+        .send()
+        .await
+        .unwrap();
+    let problem = expect_problem(response, StatusCode::FORBIDDEN, "forbidden").await;
+    assert!(problem["detail"]
+        .as_str()
+        .unwrap_or_default()
+        .contains("`queries` scope"));
+    // No scope claim at all: nothing is allowed.
+    let unscoped = signed(json!({"sub": "mallory", "exp": far, "iss": "keel", "aud": "keel"}));
+    let response = service
+        .client
+        .get(service.url(&format!("/orders/{id}")))
+        .bearer_auth(&unscoped)
+        .send()
+        .await
+        .unwrap();
+    expect_problem(response, StatusCode::FORBIDDEN, "forbidden").await;
+    assert_eq!(
+        service.event_count().await,
+        before,
+        "refused commands append nothing"
+    );
+}
+
+#[tokio::test]
+async fn the_issuer_and_audience_are_configurable() {
+    let service = TestService::spawn_with(ServiceKind::Payments, |config| {
+        config.jwt.issuer = "https://auth.example".into();
+        config.jwt.audience = "payments".into();
+    })
+    .await;
+    // The helper's token is minted for the configured issuer and audience.
+    let response = service
+        .get(&format!("/payments?order_id={}", uuid::Uuid::new_v4()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    // Tokens for the default issuer or audience are for someone else here.
+    for (iss, aud, says) in [
+        ("keel", "payments", "`https://auth.example`"),
+        ("https://auth.example", "keel", "`payments`"),
+    ] {
+        let token = signed(json!({
+            "sub": "a", "exp": 4_000_000_000u64, "iss": iss, "aud": aud, "scope": "queries"
+        }));
+        let response = service
+            .client
+            .get(service.url(&format!("/payments?order_id={}", uuid::Uuid::new_v4())))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
+        let problem = expect_problem(response, StatusCode::UNAUTHORIZED, "unauthorized").await;
+        let detail = problem["detail"].as_str().unwrap_or_default();
+        assert!(detail.contains(says), "iss {iss}, aud {aud}: {detail}");
     }
 }
 
