@@ -5,4 +5,5 @@ pub mod database;
 pub mod driver;
 pub mod eventstore;
 pub mod http;
+pub mod relay;
 pub mod stats;

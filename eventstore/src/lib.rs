@@ -23,16 +23,16 @@ mod snapshot;
 mod store;
 
 pub use append::{AppendRequest, Committed, ExpectedVersion, IdempotencyKey, IdempotencyRecord};
-pub use error::{InvalidInput, StoreError};
+pub use error::{ErrorClass, InvalidInput, StoreError};
 pub use global::GlobalCheckpoint;
 pub use memory::InMemoryStore;
-pub use outbox::OutboxEntry;
-pub use postgres::PgEventStore;
+pub use outbox::{DeadLetter, OutboxBacklog, OutboxEntry, PendingRow};
+pub use postgres::{GroupCommit, PgEventStore, SessionTimeouts};
 pub use repository::{
     CommandContext, CommandOutcome, Loaded, Repository, RepositoryError, SnapshotPolicy,
 };
 pub use snapshot::Snapshot;
-pub use store::{EventStore, GlobalBatch};
+pub use store::{EventStore, GlobalBatch, GlobalEvent};
 
 /// The longest stream id accepted; longer ids are refused before anything is written.
 pub const MAX_STREAM_ID_LEN: usize = 200;

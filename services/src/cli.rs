@@ -5,14 +5,20 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use anyhow::Context;
-use clap::{Args, Parser, Subcommand};
+use clap::builder::FalseyValueParser;
+use clap::{ArgAction, Args, Parser, Subcommand};
+use keel_eventstore::{GroupCommit, SessionTimeouts};
 use keel_services::config::{
-    service_database_url, Secret, ServiceConfig, ServiceKind, DEFAULT_DATABASE_URL,
-    DEFAULT_MAX_BODY_BYTES, DEV_JWT_SECRET,
+    jwt_secret, service_database_url, JwtSecretError, JwtSettings, Mode, ServiceConfig,
+    ServiceKind, DEFAULT_DATABASE_URL, DEFAULT_JWT_AUDIENCE, DEFAULT_JWT_ISSUER,
+    DEFAULT_MAX_BODY_BYTES,
 };
 use keel_services::dependencies::Dependencies;
+use keel_services::http::auth::{Scope, Scopes};
 use keel_services::shutdown::{self, Shutdown};
 use keel_services::{database, supervisor, telemetry, Application, JwtKeys};
+
+mod relay;
 
 #[derive(Debug, Parser)]
 #[command(name = "keel", version, about = "keel: an event-sourced CQRS platform")]
@@ -21,6 +27,8 @@ struct Cli {
     command: Command,
 }
 
+// Parsed once at startup: the size of the largest variant costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Run the order command service.
@@ -31,8 +39,13 @@ enum Command {
     Up(UpArgs),
     /// Create each service's database if missing and run the event store's migrations.
     Migrate(MigrateArgs),
-    /// Mint a development bearer token (HS256, signed with JWT_SECRET).
+    /// Mint a bearer token (HS256, signed with JWT_SECRET; with --dev, the development secret
+    /// when JWT_SECRET is unset).
     Token(TokenArgs),
+    /// Publish each service's outbox to Kafka, exactly once, in stream order.
+    Relay(relay::RelayArgs),
+    /// Print a topic's committed events as they arrive (read_committed).
+    Tail(relay::TailArgs),
 }
 
 /// Settings every service shares.
@@ -44,9 +57,8 @@ struct CommonArgs {
     /// Address to listen on.
     #[arg(long, env = "KEEL_HOST", default_value = "127.0.0.1")]
     host: IpAddr,
-    /// Secret that signs and verifies bearer tokens (HS256). A development default when unset.
-    #[arg(long, env = "JWT_SECRET", hide_env_values = true)]
-    jwt_secret: Option<String>,
+    #[command(flatten)]
+    jwt: JwtArgs,
     /// Snapshot an aggregate every this many events; 0 turns snapshots off.
     #[arg(long, env = "SNAPSHOT_EVERY", default_value_t = 100)]
     snapshot_every: u64,
@@ -57,7 +69,74 @@ struct CommonArgs {
     #[arg(long, env = "DATABASE_MAX_CONNECTIONS", default_value_t = 10)]
     database_max_connections: u32,
     #[command(flatten)]
+    bounds: TimeBounds,
+    #[command(flatten)]
     later: LaterDependencies,
+}
+
+/// How long anything may wait (durations: 500ms, 10s, 5m, 24h, 7d).
+#[derive(Debug, Args)]
+struct TimeBounds {
+    /// The longest a request may take; then 503 with Retry-After.
+    #[arg(long, env = "REQUEST_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
+    request_timeout: Duration,
+    /// How long idempotency keys and their answers are kept.
+    #[arg(long, env = "IDEMPOTENCY_RETENTION", default_value = "24h", value_parser = parse_duration)]
+    idempotency_retention: Duration,
+    /// PostgreSQL statement_timeout of the services' connections.
+    #[arg(long, env = "DATABASE_STATEMENT_TIMEOUT", default_value = "5s", value_parser = parse_duration)]
+    database_statement_timeout: Duration,
+    /// PostgreSQL lock_timeout of the services' connections.
+    #[arg(long, env = "DATABASE_LOCK_TIMEOUT", default_value = "2s", value_parser = parse_duration)]
+    database_lock_timeout: Duration,
+    /// Appends that may wait for group commit; more are answered 503 (overloaded).
+    #[arg(long, env = "APPEND_QUEUE_LIMIT", default_value_t = 4096)]
+    append_queue_limit: usize,
+    /// The longest an append waits for its batch; then it is dropped, unappended (503).
+    #[arg(long, env = "APPEND_QUEUE_TIMEOUT", default_value = "5s", value_parser = parse_duration)]
+    append_queue_timeout: Duration,
+}
+
+/// Bearer tokens: the key, the claims they must carry, and development mode.
+#[derive(Debug, Args)]
+struct JwtArgs {
+    /// Secret that signs and verifies bearer tokens (HS256), at least 32 bytes. Required
+    /// unless in development mode.
+    #[arg(long, env = "JWT_SECRET", hide_env_values = true)]
+    jwt_secret: Option<String>,
+    /// The issuer (`iss`) tokens must name.
+    #[arg(long, env = "JWT_ISSUER", default_value = DEFAULT_JWT_ISSUER)]
+    jwt_issuer: String,
+    /// The audience (`aud`) tokens must name.
+    #[arg(long, env = "JWT_AUDIENCE", default_value = DEFAULT_JWT_AUDIENCE)]
+    jwt_audience: String,
+    /// Development mode on this machine: without JWT_SECRET, use the public development
+    /// secret (`keel up` is always in development mode).
+    #[arg(
+        long,
+        env = "KEEL_DEV",
+        action = ArgAction::SetTrue,
+        value_parser = FalseyValueParser::new()
+    )]
+    dev: bool,
+}
+
+impl JwtArgs {
+    fn settings(&self, mode: Mode) -> Result<JwtSettings, JwtSecretError> {
+        Ok(JwtSettings {
+            secret: jwt_secret(self.jwt_secret.as_deref(), mode)?,
+            issuer: self.jwt_issuer.clone(),
+            audience: self.jwt_audience.clone(),
+        })
+    }
+
+    fn mode(&self) -> Mode {
+        if self.dev {
+            Mode::Development
+        } else {
+            Mode::Production
+        }
+    }
 }
 
 /// Kafka, Elasticsearch and ClickHouse: `keel up` checks them now; the relay, projectors
@@ -135,6 +214,8 @@ struct UpArgs {
     databases: DatabaseOverrides,
     #[command(flatten)]
     common: CommonArgs,
+    #[command(flatten)]
+    relay: Box<relay::RelaySettings>,
 }
 
 #[derive(Debug, Args)]
@@ -153,8 +234,11 @@ struct TokenArgs {
     /// How long the token is valid: seconds, or a number with s, m, h or d.
     #[arg(long, default_value = "24h", value_parser = parse_ttl)]
     ttl: Duration,
-    #[arg(long, env = "JWT_SECRET", hide_env_values = true)]
-    jwt_secret: Option<String>,
+    /// What the token may do, space-separated: commands, queries, operator.
+    #[arg(long, default_value = "commands queries")]
+    scope: Scopes,
+    #[command(flatten)]
+    jwt: JwtArgs,
 }
 
 pub fn run() -> anyhow::Result<()> {
@@ -182,29 +266,19 @@ pub fn run() -> anyhow::Result<()> {
                 .await
             }
             Command::Up(args) => up(args).await,
+            Command::Relay(args) => relay::relay(args).await,
+            Command::Tail(args) => relay::tail(args).await,
             Command::Migrate(args) => migrate(&args.database_url, &args.databases).await.map(drop),
             Command::Token(args) => {
-                let keys = JwtKeys::new(&jwt_secret(args.jwt_secret.as_deref()));
-                println!(
-                    "{}",
-                    keys.mint(&args.sub, args.ttl).context("minting a token")?
-                );
+                let keys = JwtKeys::new(&args.jwt.settings(args.jwt.mode())?);
+                let token = keys
+                    .mint(&args.sub, &args.scope, args.ttl)
+                    .context("minting a token")?;
+                println!("{token}");
                 Ok(())
             }
         }
     })
-}
-
-fn jwt_secret(configured: Option<&str>) -> Secret {
-    match configured.filter(|s| !s.is_empty()) {
-        Some(secret) => Secret::new(secret.to_owned()),
-        None => {
-            tracing::warn!(
-                "JWT_SECRET is not set: using the development secret; set it outside development"
-            );
-            Secret::new(DEV_JWT_SECRET.to_owned())
-        }
-    }
 }
 
 fn config(
@@ -212,6 +286,7 @@ fn config(
     port: u16,
     database_url: String,
     common: &CommonArgs,
+    jwt: JwtSettings,
 ) -> ServiceConfig {
     ServiceConfig {
         kind,
@@ -219,9 +294,20 @@ fn config(
         port,
         database_url,
         max_db_connections: common.database_max_connections,
-        jwt_secret: jwt_secret(common.jwt_secret.as_deref()),
+        jwt,
         snapshot_every: common.snapshot_every,
         max_body_bytes: common.max_body_bytes,
+        request_timeout: common.bounds.request_timeout,
+        idempotency_retention: common.bounds.idempotency_retention,
+        database_timeouts: SessionTimeouts {
+            statement: common.bounds.database_statement_timeout,
+            lock: common.bounds.database_lock_timeout,
+        },
+        group_commit: GroupCommit {
+            max_queued: common.bounds.append_queue_limit,
+            queue_timeout: common.bounds.append_queue_timeout,
+            ..GroupCommit::default()
+        },
     }
 }
 
@@ -231,9 +317,11 @@ async fn serve(
     own_url: Option<&str>,
     common: &CommonArgs,
 ) -> anyhow::Result<()> {
+    // Before anything is connected: a service that would trust a public key never starts.
+    let jwt = common.jwt.settings(common.jwt.mode())?;
     let url = service_database_url(kind, &common.database_url, own_url)?;
     tracing::debug!(later = ?common.later, "dependencies of later processes");
-    let app = Application::build(config(kind, port, url, common)).await?;
+    let app = Application::build(config(kind, port, url, common, jwt)).await?;
     println!("{kind} listening on {}", app.base_url());
     app.run_until_stopped()
         .await
@@ -264,6 +352,8 @@ async fn migrate(
 }
 
 async fn up(args: UpArgs) -> anyhow::Result<()> {
+    // `keel up` runs the platform on a developer's machine.
+    let jwt = args.common.jwt.settings(Mode::Development)?;
     let later = &args.common.later;
     let dependencies = Dependencies {
         database_url: args.common.database_url.clone(),
@@ -281,18 +371,34 @@ async fn up(args: UpArgs) -> anyhow::Result<()> {
             ServiceKind::Orders => args.order_port,
             ServiceKind::Payments => args.payment_port,
         };
-        let app = Application::build(config(kind, port, url, &args.common)).await?;
+        let app = Application::build(config(kind, port, url, &args.common, jwt.clone())).await?;
         println!("{kind:<16} http://{}", app.address());
         apps.push(app);
     }
+    let relay_config = relay::config(
+        &ServiceKind::ALL,
+        &args.common.database_url,
+        &args.databases,
+        &later.kafka_brokers,
+        args.common.host,
+        &args.relay,
+    )?;
+    let relay = keel_services::relay::Relay::start(relay_config)
+        .await
+        .context("starting the relay")?;
+    println!("{:<16} http://{}", "relay", relay.address());
     let order_url = apps
         .iter()
         .find(|a| a.kind() == ServiceKind::Orders)
         .map(Application::base_url)
         .unwrap_or_default();
-    let keys = JwtKeys::new(&jwt_secret(args.common.jwt_secret.as_deref()));
+    let keys = JwtKeys::new(&jwt);
     let token = keys
-        .mint("developer", Duration::from_secs(24 * 3600))
+        .mint(
+            "developer",
+            &Scopes::new([Scope::Commands, Scope::Queries]),
+            Duration::from_secs(24 * 3600),
+        )
         .context("minting the development token")?;
     println!(
         "ready: {} services up (Ctrl-C stops them). A development token, valid 24 h:",
@@ -309,7 +415,14 @@ async fn up(args: UpArgs) -> anyhow::Result<()> {
         shutdown::signal().await;
         trigger.trigger();
     });
-    supervisor::run_all(apps, shutdown).await?;
+    let relay_task = supervisor::Supervised {
+        name: "relay".into(),
+        task: Box::pin({
+            let stop = shutdown.clone();
+            async move { relay.run_until(stop).await.map_err(|e| e.to_string()) }
+        }),
+    };
+    supervisor::run_with(apps, vec![relay_task], shutdown).await?;
     Ok(())
 }
 
@@ -320,6 +433,17 @@ fn sample_curl(order_url: &str) -> String {
 -d '{{\"customer_id\":\"0b8f7d0e-3c1a-4f7e-9a52-6f1d2c3b4a59\",\"customer_name\":\"Ada Lovelace\",\
 \"currency\":\"EUR\",\"lines\":[{{\"sku\":\"SKU-1\",\"name\":\"Notebook\",\"quantity\":2,\"unit_price\":1250}}]}}'"
     )
+}
+
+/// A duration: a number with ms, s, m, h or d (a bare number is seconds).
+fn parse_duration(raw: &str) -> Result<Duration, String> {
+    match raw.trim().strip_suffix("ms") {
+        Some(ms) => ms
+            .parse()
+            .map(Duration::from_millis)
+            .map_err(|_| format!("`{raw}` is not a duration like 500ms, 10s, 5m or 24h")),
+        None => parse_ttl(raw),
+    }
 }
 
 fn parse_ttl(raw: &str) -> Result<Duration, String> {
@@ -352,11 +476,26 @@ mod tests {
     }
 
     #[test]
+    fn tokens_take_scopes_and_development_mode() {
+        let cli = Cli::try_parse_from(["keel", "token", "--dev", "--scope", "queries"]).unwrap();
+        let Command::Token(args) = cli.command else {
+            panic!("not the token command");
+        };
+        assert!(args.jwt.dev);
+        assert_eq!(args.jwt.mode(), Mode::Development);
+        assert_eq!(args.scope, Scopes::new([Scope::Queries]));
+        assert!(Cli::try_parse_from(["keel", "token", "--scope", "everything"]).is_err());
+    }
+
+    #[test]
     fn ttls_take_units() {
         assert_eq!(parse_ttl("90"), Ok(Duration::from_secs(90)));
         assert_eq!(parse_ttl("30m"), Ok(Duration::from_secs(1800)));
         assert_eq!(parse_ttl("2d"), Ok(Duration::from_secs(172_800)));
         assert!(parse_ttl("1w").is_err());
+        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
+        assert_eq!(parse_duration("10s"), Ok(Duration::from_secs(10)));
+        assert!(parse_duration("xms").is_err());
         assert!(parse_ttl("h").is_err());
     }
 }

@@ -4,7 +4,8 @@
 //! Layout: `app` (build and serve), `config` (typed settings), `database` (each service's own
 //! database), `executor` (commands through the repository), `error` (every failure mapped to
 //! a problem response), `http/` (plumbing shared by the services), `orders/` and
-//! `payments/` (routes and DTOs), `supervisor` (`keel up`), `shutdown`, `telemetry`.
+//! `payments/` (routes and DTOs), `relay/` (the outbox relay to Kafka and `keel tail`),
+//! `supervisor` (`keel up`), `shutdown`, `telemetry`.
 
 pub mod app;
 pub mod config;
@@ -15,6 +16,7 @@ pub mod executor;
 pub mod http;
 pub mod orders;
 pub mod payments;
+pub mod relay;
 pub mod shutdown;
 pub mod supervisor;
 pub mod telemetry;

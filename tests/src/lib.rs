@@ -13,3 +13,13 @@ pub use settings::{clickhouse_url, database_url, elasticsearch_url, kafka_broker
 pub fn unique_suffix() -> String {
     uuid::Uuid::new_v4().simple().to_string()[..12].to_owned()
 }
+
+mod kafka_broker;
+mod keel_binary;
+mod relay_process;
+mod topic_watcher;
+
+pub use kafka_broker::TestKafka;
+pub use keel_binary::keel_binary;
+pub use relay_process::{Readiness, RelayProcess};
+pub use topic_watcher::{assert_exactly_once_in_order, Received, TopicWatcher};
