@@ -6,15 +6,21 @@ use crate::{EventStore, Snapshot};
 
 use super::unique_stream;
 
-pub async fn snapshots_keep_the_newest<S: EventStore>(store: Arc<S>) {
-    let stream = unique_stream();
-    let snapshot = |version: u64, snapshot_version: u32| Snapshot {
-        stream_id: stream.clone(),
+/// A snapshot of `stream` at `version`, taken with `snapshot_version`.
+fn snapshot(stream: &str, version: u64, snapshot_version: u32) -> Snapshot {
+    Snapshot {
+        stream_id: stream.to_owned(),
         stream_type: "test".into(),
         stream_version: version,
         snapshot_version,
-        state: json!({ "at": version }),
-    };
+        state: json!({ "at": version, "shape": snapshot_version }),
+    }
+}
+
+pub async fn snapshots_keep_the_newest<S: EventStore>(store: Arc<S>) {
+    let stream = unique_stream();
+    let snapshot =
+        |version: u64, snapshot_version: u32| snapshot(&stream, version, snapshot_version);
     let load = |snapshot_version: u32| {
         let (store, stream) = (Arc::clone(&store), stream.clone());
         async move {
@@ -36,13 +42,8 @@ pub async fn snapshots_keep_the_newest<S: EventStore>(store: Arc<S>) {
 /// its own snapshot instead of replacing the other's (and replaying whole streams).
 pub async fn snapshots_of_other_shapes_live_side_by_side<S: EventStore>(store: Arc<S>) {
     let stream = unique_stream();
-    let snapshot = |version: u64, snapshot_version: u32| Snapshot {
-        stream_id: stream.clone(),
-        stream_type: "test".into(),
-        stream_version: version,
-        snapshot_version,
-        state: json!({ "at": version, "shape": snapshot_version }),
-    };
+    let snapshot =
+        |version: u64, snapshot_version: u32| snapshot(&stream, version, snapshot_version);
     for round in 0..3u64 {
         store
             .save_snapshot(snapshot(10 + round * 10, 1))
