@@ -16,7 +16,7 @@
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -134,6 +134,8 @@ struct Shared {
     queue: Mutex<Queue>,
     wake: Notify,
     alive: AtomicUsize,
+    /// All workers ran once: fewer from now on means some died.
+    started: AtomicBool,
     next_id: AtomicU64,
 }
 
@@ -194,6 +196,7 @@ impl Batcher {
                 queue: Mutex::default(),
                 wake: Notify::new(),
                 alive: AtomicUsize::new(0),
+                started: AtomicBool::new(false),
                 next_id: AtomicU64::new(0),
             }),
             in_flight: AtomicUsize::new(0),
@@ -211,6 +214,7 @@ impl Batcher {
         loop {
             let alive = self.shared.alive.load(Ordering::Acquire);
             if alive >= wanted {
+                self.shared.started.store(true, Ordering::Release);
                 return;
             }
             if self
@@ -219,7 +223,7 @@ impl Batcher {
                 .compare_exchange(alive, alive + 1, Ordering::AcqRel, Ordering::Acquire)
                 .is_ok()
             {
-                if alive > 0 {
+                if self.shared.started.load(Ordering::Acquire) {
                     tracing::warn!(alive, wanted, "starting an append worker to replace one");
                 }
                 let alive = Alive(Arc::clone(&self.shared));
