@@ -2,10 +2,12 @@
 //! (a fresh PostgreSQL database, Kafka topic, index or ClickHouse database per test).
 
 mod database;
+mod eventually;
 mod http_service;
 mod settings;
 
 pub use database::TestDatabase;
+pub use eventually::eventually;
 pub use http_service::{TestService, TEST_JWT_SECRET};
 pub use settings::{clickhouse_url, database_url, elasticsearch_url, kafka_brokers};
 

@@ -132,20 +132,15 @@ impl RelayProcess {
     /// Waits until `/health/ready` answers `ready`; returns how long that took.
     pub async fn wait_ready(&self, ready: bool, within: Duration) -> Duration {
         let started = Instant::now();
-        loop {
-            if let Some(r) = self.readiness().await {
-                if r.ready() == ready {
-                    return started.elapsed();
-                }
-            }
-            assert!(
-                started.elapsed() < within,
-                "relay {} not ready={ready} within {within:?}; log {}",
-                self.pid(),
-                self.log.display()
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        let what = || {
+            let log = self.log.display();
+            format!("relay {} not ready={ready}; log {log}", self.pid())
+        };
+        crate::eventually(within, what, || async {
+            let now = self.readiness().await.is_some_and(|r| r.ready() == ready);
+            now.then(|| started.elapsed())
+        })
+        .await
     }
 }
 

@@ -145,18 +145,8 @@ impl TopicWatcher {
 
     /// Waits until at least `n` events arrived; panics with the count after `within`.
     pub async fn wait_for(&self, n: usize, within: Duration) {
-        let started = Instant::now();
-        loop {
-            let count = self.count();
-            if count >= n {
-                return;
-            }
-            assert!(
-                started.elapsed() < within,
-                "only {count} of {n} events arrived within {within:?}"
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        let what = || format!("only {} of {n} events arrived", self.count());
+        crate::eventually(within, what, || async { (self.count() >= n).then_some(()) }).await
     }
 
     /// Waits until the count has not changed for `quiet` (to catch late duplicates).

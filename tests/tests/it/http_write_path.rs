@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use futures::future::join_all;
 use futures::StreamExt;
 use keel_services::ServiceKind;
-use keel_tests::TestService;
+use keel_tests::{eventually, TestService};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
@@ -234,21 +234,15 @@ async fn idempotency_keys_expire_after_their_retention() {
         .await
         .expect("place");
     assert_eq!(response.status(), StatusCode::CREATED);
-    let deadline = Instant::now() + Duration::from_secs(15);
-    loop {
+    let what = || "keys outlived their retention".to_owned();
+    eventually(Duration::from_secs(15), what, || async {
         let keys: i64 = sqlx::query_scalar("SELECT count(*) FROM idempotency_keys")
             .fetch_one(&service.pool)
             .await
             .expect("count");
-        if keys == 0 {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{keys} keys outlived their retention"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+        (keys == 0).then_some(())
+    })
+    .await;
 }
 
 #[tokio::test]

@@ -7,7 +7,7 @@
 
 use std::time::{Duration, Instant};
 
-use keel_tests::{assert_exactly_once_in_order, RelayProcess};
+use keel_tests::{assert_exactly_once_in_order, eventually, RelayProcess};
 
 use super::relay_support::{write, Ledger, RelayFixture};
 
@@ -19,19 +19,16 @@ const TAKEOVER_SLACK: Duration = Duration::from_secs(8);
 
 /// Which of `relays` is ready (the leader), waiting up to `within`.
 async fn leader_of(relays: &[&RelayProcess], within: Duration) -> usize {
-    let started = Instant::now();
-    loop {
+    let what = || "no relay became leader".to_owned();
+    eventually(within, what, || async {
         for (i, relay) in relays.iter().enumerate() {
             if relay.readiness().await.is_some_and(|r| r.ready()) {
-                return i;
+                return Some(i);
             }
         }
-        assert!(
-            started.elapsed() < within,
-            "no relay became leader within {within:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+        None
+    })
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

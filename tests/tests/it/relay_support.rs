@@ -3,11 +3,13 @@
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use keel_eventstore::contract::event;
 use keel_eventstore::{AppendRequest, EventStore, ExpectedVersion, PgEventStore};
-use keel_tests::{kafka_brokers, unique_suffix, RelayProcess, TestDatabase, TopicWatcher};
+use keel_tests::{
+    eventually, kafka_brokers, unique_suffix, RelayProcess, TestDatabase, TopicWatcher,
+};
 use uuid::Uuid;
 
 pub struct RelayFixture {
@@ -74,18 +76,11 @@ impl RelayFixture {
 
     /// Waits until the outbox is empty.
     pub async fn wait_drained(&self, within: Duration) {
-        let started = Instant::now();
-        loop {
-            let rows = self.backlog().await;
-            if rows == 0 {
-                return;
-            }
-            assert!(
-                started.elapsed() < within,
-                "{rows} rows still in the outbox after {within:?}"
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+        let what = || "rows still in the outbox".to_owned();
+        eventually(within, what, || async {
+            (self.backlog().await == 0).then_some(())
+        })
+        .await
     }
 }
 

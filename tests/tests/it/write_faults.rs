@@ -13,7 +13,7 @@ use keel_eventstore::{
     AppendRequest, EventStore, ExpectedVersion, GlobalCheckpoint, GroupCommit, PgEventStore,
     SessionTimeouts, StoreError,
 };
-use keel_tests::TestDatabase;
+use keel_tests::{eventually, TestDatabase};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
 async fn store_with(
@@ -208,8 +208,8 @@ async fn a_full_queue_refuses_and_an_expired_append_is_never_written() {
 /// Waits until `n` sessions of the test database wait for a lock.
 async fn wait_for_lock_waiters(db: &TestDatabase, n: i64) {
     let pool = db.pool(1).await;
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
+    let what = || format!("fewer than {n} writers wait for the lock");
+    eventually(Duration::from_secs(10), what, || async {
         let waiting: i64 = sqlx::query_scalar(
             "SELECT count(*) FROM pg_stat_activity WHERE datname = $1 AND wait_event_type = 'Lock'",
         )
@@ -217,15 +217,9 @@ async fn wait_for_lock_waiters(db: &TestDatabase, n: i64) {
         .fetch_one(&pool)
         .await
         .expect("pg_stat_activity");
-        if waiting >= n {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{waiting} of {n} writers wait for the lock"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+        (waiting >= n).then_some(())
+    })
+    .await;
 }
 
 /// The workers run on the runtime of the append that started them; when that runtime
