@@ -41,6 +41,7 @@ pub fn parse(content_type: Option<&HeaderValue>, bytes: &[u8]) -> Result<Value, 
 
 /// The value as `T`, or a 400 naming the field at fault (`lines[0].quantity`).
 pub fn deserialize<T: DeserializeOwned>(value: Value) -> Result<T, ApiError> {
+    refuse_arrays_as_objects(&value)?;
     serde_path_to_error::deserialize(value).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner().to_string();
@@ -56,6 +57,55 @@ pub fn deserialize<T: DeserializeOwned>(value: Value) -> Result<T, ApiError> {
         };
         ApiError::MalformedBody { detail, field }
     })
+}
+
+/// Every request body is an object, and no field is a list of lists. serde reads a struct
+/// from an array of its field values too (`[]` for a body whose fields are optional, or
+/// `[["sku", "name", 1, 100]]` for `lines`); the documented schema allows neither.
+fn refuse_arrays_as_objects(value: &Value) -> Result<(), ApiError> {
+    fn nested(path: &str, value: &Value) -> Result<(), ApiError> {
+        match value {
+            Value::Object(fields) => fields
+                .iter()
+                .try_for_each(|(name, v)| nested(&join(path, name), v)),
+            Value::Array(items) => items.iter().enumerate().try_for_each(|(i, item)| {
+                let at = format!("{path}[{i}]");
+                match item {
+                    Value::Array(_) => Err(ApiError::MalformedBody {
+                        detail: format!(
+                            "`{at}`: invalid type: array, expected an object or a value"
+                        ),
+                        field: Some(at),
+                    }),
+                    other => nested(&at, other),
+                }
+            }),
+            _ => Ok(()),
+        }
+    }
+    fn join(path: &str, name: &str) -> String {
+        if path.is_empty() {
+            name.to_owned()
+        } else {
+            format!("{path}.{name}")
+        }
+    }
+    match value {
+        Value::Object(_) => nested("", value),
+        other => Err(ApiError::MalformedBody {
+            detail: format!(
+                "the body must be a JSON object, not {}",
+                match other {
+                    Value::Array(_) => "an array",
+                    Value::String(_) => "a string",
+                    Value::Number(_) => "a number",
+                    Value::Bool(_) => "a boolean",
+                    _ => "null",
+                }
+            ),
+            field: None,
+        }),
+    }
 }
 
 fn missing_field(message: &str) -> Option<&str> {
@@ -112,6 +162,34 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn structs_are_objects_never_arrays() {
+        #[derive(Debug, Deserialize)]
+        #[allow(dead_code)]
+        struct Optional {
+            #[serde(default)]
+            code: Option<String>,
+        }
+        let v = parse(Some(&json()), b"[]").unwrap();
+        assert!(
+            serde_json::from_value::<Optional>(v.clone()).is_ok(),
+            "serde alone takes it"
+        );
+        assert!(matches!(
+            deserialize::<Optional>(v),
+            Err(ApiError::MalformedBody { field: None, .. })
+        ));
+        let v = parse(Some(&json()), br#"{"name":"a","lines":[[1]]}"#).unwrap();
+        match deserialize::<Body>(v) {
+            Err(ApiError::MalformedBody { field, .. }) => {
+                assert_eq!(field.as_deref(), Some("lines[0]"))
+            }
+            other => panic!("{other:?}"),
+        }
+        let v = parse(Some(&json()), br#"{"name":"a","lines":[{"quantity":1}]}"#).unwrap();
+        assert!(deserialize::<Body>(v).is_ok());
     }
 
     #[test]

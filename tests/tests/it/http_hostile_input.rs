@@ -1,6 +1,6 @@
 //! Hostile bodies on every command route of both services: NUL, lone surrogates, 10,000
 //! character values, 10,000 levels of nesting, whitespace-only Unicode and control characters
-//! in every field. Each is refused with a 400 (naming the field where the JSON parses), never a
+//! in every field, arrays where an object belongs. Each is refused with a 400 (naming the field where the JSON parses), never a
 //! 5xx, and a refused request appends nothing.
 
 use keel_services::ServiceKind;
@@ -137,6 +137,21 @@ async fn attack(service: &TestService, routes: &[Route]) {
             expect_refused(service, &route.path, raw, None, &case).await;
             let case = format!("POST {} with {} as the body", route.path, value.name);
             expect_refused(service, &route.path, value.json.clone(), None, &case).await;
+        }
+        // Arrays where the schema has an object: serde alone would read a struct from them.
+        let values: Vec<Value> = route
+            .body
+            .as_object()
+            .into_iter()
+            .flat_map(|o| o.values().cloned())
+            .collect();
+        for raw in [
+            "[]".to_owned(),
+            "[{}]".to_owned(),
+            Value::Array(values).to_string(),
+        ] {
+            let case = format!("POST {} with the array {raw} as the body", route.path);
+            expect_refused(service, &route.path, raw, None, &case).await;
         }
     }
 }
