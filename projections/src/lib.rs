@@ -1,1 +1,3 @@
-//! Projector workers and read-model sinks (Elasticsearch, ClickHouse); later issues fill this in.
+//! Projector workers and read-model sinks (Elasticsearch, ClickHouse).
+
+pub mod search;
