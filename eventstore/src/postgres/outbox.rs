@@ -61,19 +61,17 @@ pub(crate) async fn peek_pending(
     limit: usize,
     exclude: &[u64],
 ) -> Result<Vec<PendingRow>, StoreError> {
-    let exclude = exclude
-        .iter()
-        .map(|id| to_i64(*id, "outbox id"))
-        .collect::<Result<Vec<_>, _>>()?;
+    // The excluded ids as a multirange (a batch is mostly consecutive ids): a binary search
+    // per row, where `<> ALL(ids)` compared each row with every excluded id.
     let sql = format!(
         "SELECT o.id AS outbox_id, e.stream_id AS stream_id, {} FROM outbox o \
-         JOIN events e ON e.position = o.position WHERE o.id <> ALL($2) \
+         JOIN events e ON e.position = o.position WHERE NOT (o.id <@ $2::text::int8multirange) \
          ORDER BY o.id LIMIT $1",
         event_columns("e")
     );
     let rows: Vec<PendingSqlRow> = sqlx::query_as(&sql)
         .bind(to_i64(limit as u64, "limit")?)
-        .bind(&exclude)
+        .bind(multirange(exclude)?)
         .fetch_all(pool)
         .await?;
     rows.into_iter()
@@ -85,6 +83,28 @@ pub(crate) async fn peek_pending(
             })
         })
         .collect()
+}
+
+/// `ids` (ascending) as PostgreSQL multirange text: `{[1,3],[7,7]}`.
+fn multirange(ids: &[u64]) -> Result<String, StoreError> {
+    let mut ranges: Vec<(u64, u64)> = Vec::new();
+    for &id in ids {
+        to_i64(id, "outbox id")?;
+        match ranges.last_mut() {
+            Some((_, end)) if end.checked_add(1) == Some(id) => *end = id,
+            _ => ranges.push((id, id)),
+        }
+    }
+    let parts: Vec<String> = ranges.iter().map(|(a, b)| format!("[{a},{b}]")).collect();
+    Ok(format!("{{{}}}", parts.join(",")))
+}
+
+/// Asks for one notification on `keel_outbox` at the next append (see migration 0005).
+pub(crate) async fn arm_wakeup(pool: &PgPool) -> Result<(), StoreError> {
+    sqlx::query("UPDATE outbox_wakeup SET armed = true WHERE NOT armed")
+        .execute(pool)
+        .await?;
+    Ok(())
 }
 
 /// Deletes the rows `ids` in chunks; returns how many were deleted.
@@ -133,6 +153,21 @@ pub(crate) async fn blocked_streams(
     .bind(streams)
     .fetch_all(pool)
     .await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::multirange;
+
+    #[test]
+    fn ids_become_ranges() {
+        assert_eq!(multirange(&[]).unwrap(), "{}");
+        assert_eq!(
+            multirange(&[1, 2, 3, 7, 9, 10]).unwrap(),
+            "{[1,3],[7,7],[9,10]}"
+        );
+        assert!(multirange(&[u64::MAX]).is_err());
+    }
 }
 
 #[derive(sqlx::FromRow)]
@@ -207,6 +242,12 @@ impl super::PgEventStore {
         exclude: &[u64],
     ) -> Result<Vec<PendingRow>, StoreError> {
         peek_pending(&self.pool, limit, exclude).await
+    }
+
+    /// Asks the next append to notify `keel_outbox`: a relay that found the outbox empty
+    /// calls this, then reads once more, then waits. Appends notify nobody otherwise.
+    pub async fn outbox_arm_wakeup(&self) -> Result<(), StoreError> {
+        arm_wakeup(&self.pool).await
     }
 
     /// Deletes published rows, a few thousand per statement.

@@ -152,10 +152,12 @@ impl TargetRelay {
         }
         self.status.kafka_ok();
         self.status.set_publishing();
-        wakeup.arm().await;
+        wakeup.listen().await;
         let mut last_contact = Instant::now();
         let mut read_ahead: Option<Vec<keel_eventstore::PendingRow>> = None;
         let mut last_batch: Option<(Instant, bool)> = None;
+        // Whether this session asked the appends for a notification since it last found work.
+        let mut armed = false;
         loop {
             if let Some((started, false)) = last_batch {
                 tokio::time::sleep_until((started + config.linger).into()).await;
@@ -169,6 +171,13 @@ impl TargetRelay {
             let backlogged = rows.len() == config.batch_size;
             let peeked = cycle.elapsed();
             if rows.is_empty() {
+                if !armed {
+                    // Ask first, then read once more: a row committed before the flag was
+                    // set is found by that read, one committed after notifies.
+                    self.store.outbox_arm_wakeup().await?;
+                    armed = true;
+                    continue;
+                }
                 if last_contact.elapsed() >= PROBE_EVERY {
                     match publisher.probe().await {
                         Ok(()) => self.status.kafka_ok(),
@@ -179,6 +188,8 @@ impl TargetRelay {
                 wakeup.wait().await;
                 continue;
             }
+            armed = false;
+            wakeup.busy();
             let batch = dead_letter::screen(&self.store, rows, config.max_message_bytes).await?;
             if batch.parked > 0 {
                 self.metrics.parked(name, batch.parked);
