@@ -56,6 +56,8 @@ pub fn keel_binary() -> PathBuf {
         "eventstore/src",
         "eventstore/migrations",
         "schemas/src",
+        "aggregates/src",
+        "projections/src",
     ] {
         if let (Some((changed, file)), Some(test)) = (newest_source(&root.join(dir)), this_test) {
             if changed > built && changed <= test {
