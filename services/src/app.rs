@@ -157,7 +157,7 @@ pub fn router(config: &ServiceConfig, store: PgEventStore) -> Router {
         Common {
             keys: JwtKeys::new(&config.jwt),
             metrics,
-            health,
+            health: http::health::router(health),
             openapi,
             max_body_bytes: config.max_body_bytes,
             request_timeout: config.request_timeout,

@@ -16,6 +16,7 @@ pub mod executor;
 pub mod http;
 pub mod orders;
 pub mod payments;
+pub mod query;
 pub mod relay;
 pub mod shutdown;
 pub mod supervisor;

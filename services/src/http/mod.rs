@@ -27,14 +27,14 @@ use tower_http::catch_panic::CatchPanicLayer;
 use crate::error::ApiError;
 use auth::JwtKeys;
 use command::BodyLimit;
-use health::HealthState;
 use metrics::Metrics;
 
 /// What every service's router has besides its own API routes.
 pub struct Common {
     pub keys: JwtKeys,
     pub metrics: Metrics,
-    pub health: HealthState,
+    /// `/health/live` and `/health/ready` of what this service depends on.
+    pub health: Router,
     pub openapi: utoipa::openapi::OpenApi,
     pub max_body_bytes: usize,
     pub request_timeout: std::time::Duration,
@@ -54,7 +54,7 @@ pub fn assemble(api: Router, common: Common) -> Router {
         ));
     Router::new()
         .merge(api)
-        .merge(health::router(common.health))
+        .merge(common.health)
         .merge(metrics::router(common.metrics.clone()))
         .merge(openapi::router(common.openapi))
         .fallback(route_not_found)
