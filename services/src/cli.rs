@@ -18,6 +18,9 @@ use keel_services::http::auth::{Scope, Scopes};
 use keel_services::shutdown::{self, Shutdown};
 use keel_services::{database, supervisor, telemetry, Application, JwtKeys};
 
+mod outbox;
+mod projector;
+mod query;
 mod relay;
 
 #[derive(Debug, Parser)]
@@ -35,6 +38,8 @@ enum Command {
     OrderService(OrderServiceArgs),
     /// Run the payment command service.
     PaymentService(PaymentServiceArgs),
+    /// Run the query service: order search over the Elasticsearch read model.
+    QueryService(query::QueryServiceArgs),
     /// Migrate, then run every process of the platform in this one process (supervised).
     Up(UpArgs),
     /// Create each service's database if missing and run the event store's migrations.
@@ -46,6 +51,10 @@ enum Command {
     Relay(relay::RelayArgs),
     /// Print a topic's committed events as they arrive (read_committed).
     Tail(relay::TailArgs),
+    /// The outbox: rows not yet published, and dead letters (list, re-drive).
+    Outbox(outbox::OutboxArgs),
+    /// Run a projector: consume the event topics and keep a read model (search).
+    Projector(projector::ProjectorArgs),
 }
 
 /// Settings every service shares.
@@ -210,6 +219,8 @@ struct UpArgs {
     order_port: u16,
     #[arg(long, env = "PAYMENT_SERVICE_PORT", default_value_t = 8082)]
     payment_port: u16,
+    #[arg(long, env = "QUERY_SERVICE_PORT", default_value_t = keel_services::query::config::DEFAULT_PORT)]
+    query_port: u16,
     #[command(flatten)]
     databases: DatabaseOverrides,
     #[command(flatten)]
@@ -265,9 +276,12 @@ pub fn run() -> anyhow::Result<()> {
                 )
                 .await
             }
+            Command::QueryService(args) => query::serve(args).await,
             Command::Up(args) => up(args).await,
             Command::Relay(args) => relay::relay(args).await,
             Command::Tail(args) => relay::tail(args).await,
+            Command::Outbox(args) => outbox::outbox(args).await,
+            Command::Projector(args) => projector::projector(args).await,
             Command::Migrate(args) => migrate(&args.database_url, &args.databases).await.map(drop),
             Command::Token(args) => {
                 let keys = JwtKeys::new(&args.jwt.settings(args.jwt.mode())?);
@@ -387,6 +401,18 @@ async fn up(args: UpArgs) -> anyhow::Result<()> {
         .await
         .context("starting the relay")?;
     println!("{:<16} http://{}", "relay", relay.address());
+    let query = keel_services::query::QueryService::build(keel_services::query::QueryConfig {
+        host: args.common.host,
+        port: args.query_port,
+        elasticsearch_url: later.elasticsearch_url.clone(),
+        alias: keel_projections::search::ALIAS.to_owned(),
+        jwt: jwt.clone(),
+        request_timeout: args.common.bounds.request_timeout,
+        search_timeout: Duration::from_secs(5),
+    })
+    .await
+    .context("starting the query service")?;
+    println!("{:<16} {}", "query-service", query.base_url());
     let order_url = apps
         .iter()
         .find(|a| a.kind() == ServiceKind::Orders)
@@ -422,7 +448,19 @@ async fn up(args: UpArgs) -> anyhow::Result<()> {
             async move { relay.run_until(stop).await.map_err(|e| e.to_string()) }
         }),
     };
-    supervisor::run_with(apps, vec![relay_task], shutdown).await?;
+    let query_task = supervisor::Supervised {
+        name: "query-service".into(),
+        task: Box::pin({
+            let stop = shutdown.clone();
+            async move {
+                query
+                    .run_until(async move { stop.wait().await })
+                    .await
+                    .map_err(|e| e.to_string())
+            }
+        }),
+    };
+    supervisor::run_with(apps, vec![relay_task, query_task], shutdown).await?;
     Ok(())
 }
 

@@ -105,7 +105,7 @@ pub struct TailArgs {
     timeout: Option<Duration>,
 }
 
-fn parse_service(raw: &str) -> Result<ServiceKind, String> {
+pub(super) fn parse_service(raw: &str) -> Result<ServiceKind, String> {
     match raw {
         "orders" | "order" => Ok(ServiceKind::Orders),
         "payments" | "payment" => Ok(ServiceKind::Payments),

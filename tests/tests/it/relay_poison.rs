@@ -99,6 +99,16 @@ async fn poison_rows_are_parked_and_other_streams_keep_flowing() {
         assert!(reasons[&behind].contains("behind"), "{reasons:?}");
     }
     assert_eq!(parked.len(), 5);
+    // What an operator sees: each parked row with its stream and reason.
+    let listed = fixture.keel_outbox(&["dead-letters"]);
+    assert!(listed.contains("order-service: 5 dead letters"), "{listed}");
+    for stream in [&big, &corrupt] {
+        assert_eq!(
+            listed.matches(stream.as_str()).count(),
+            if *stream == big { 3 } else { 2 },
+            "{listed}"
+        );
+    }
     let metrics = relay.metrics().await;
     assert!(
         metrics
@@ -113,13 +123,10 @@ async fn poison_rows_are_parked_and_other_streams_keep_flowing() {
         .execute(fixture.store.pool())
         .await
         .expect("fix the event");
-    assert_eq!(
-        fixture
-            .store
-            .outbox_redrive(&corrupt)
-            .await
-            .expect("redrive"),
-        2
+    let redriven = fixture.keel_outbox(&["redrive", &corrupt]);
+    assert!(
+        redriven.contains(&format!("2 rows of {corrupt} back in the outbox")),
+        "{redriven}"
     );
     watcher
         .wait_for(expected.len() + 2, Duration::from_secs(30))

@@ -62,6 +62,24 @@ impl RelayFixture {
         args
     }
 
+    /// Runs `keel outbox <args>` on this fixture's database; its stdout (panics on failure).
+    pub fn keel_outbox(&self, args: &[&str]) -> String {
+        let output = std::process::Command::new(keel_tests::keel_binary())
+            .args(["outbox", "--order-database-url", &self.db.url])
+            .args(args)
+            .args(["--service", "orders"])
+            .output()
+            .expect("run keel outbox");
+        let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+        assert!(
+            output.status.success(),
+            "keel outbox {args:?}: {}\n{stdout}{}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr)
+        );
+        stdout
+    }
+
     pub fn spawn_relay(&self, instance: &str, extra: &[&str]) -> RelayProcess {
         RelayProcess::spawn(&format!("{}-{instance}", self.name), &self.args(extra))
     }
