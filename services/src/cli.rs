@@ -412,7 +412,17 @@ async fn up(args: UpArgs) -> anyhow::Result<()> {
     })
     .await
     .context("starting the query service")?;
-    println!("{:<16} {}", "query-service", query.base_url());
+    let query_url = query.base_url();
+    println!("{:<16} {query_url}", "query-service");
+    let projector = projector::start_search(
+        &args.common.database_url,
+        args.databases.get(ServiceKind::Orders),
+        &later.elasticsearch_url,
+        &later.kafka_brokers,
+        args.common.host,
+    )
+    .await?;
+    println!("{:<16} http://{}", "projector search", projector.address);
     let order_url = apps
         .iter()
         .find(|a| a.kind() == ServiceKind::Orders)
@@ -427,12 +437,16 @@ async fn up(args: UpArgs) -> anyhow::Result<()> {
         )
         .context("minting the development token")?;
     println!(
-        "ready: {} services up (Ctrl-C stops them). A development token, valid 24 h:",
+        "ready: {} command services, the query service, the relay and the search projector \
+         (Ctrl-C stops them). A development token, valid 24 h:",
         apps.len()
     );
     println!();
     println!("export KEEL_TOKEN={token}");
     println!("{}", sample_curl(&order_url));
+    println!(
+        "curl -s '{query_url}/search/orders?q=lovelace' -H \"Authorization: Bearer $KEEL_TOKEN\""
+    );
     println!();
 
     let shutdown = Shutdown::new();
@@ -460,7 +474,19 @@ async fn up(args: UpArgs) -> anyhow::Result<()> {
             }
         }),
     };
-    supervisor::run_with(apps, vec![relay_task, query_task], shutdown).await?;
+    let projector_task = supervisor::Supervised {
+        name: "projector search".into(),
+        task: Box::pin({
+            let stop = shutdown.clone();
+            async move {
+                projector
+                    .run_until(stop)
+                    .await
+                    .map_err(|e| format!("{e:#}"))
+            }
+        }),
+    };
+    supervisor::run_with(apps, vec![relay_task, query_task, projector_task], shutdown).await?;
     Ok(())
 }
 

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use clap::{Args, Subcommand};
+use clap::{Args, Parser, Subcommand};
 use keel_projections::engine::{
     health, Backoff, Projector, Runner, RunnerConfig, DEFAULT_BATCH_SIZE,
 };
@@ -138,6 +138,30 @@ pub async fn projector(args: ProjectorArgs) -> anyhow::Result<()> {
 }
 
 async fn search(args: SearchArgs) -> anyhow::Result<()> {
+    let projector = search_projector(&args).await?;
+    let listen = SocketAddr::new(args.engine.host, args.engine.port);
+    let started = start(
+        projector,
+        &args.engine.kafka_brokers,
+        args.engine.config(),
+        listen,
+    )
+    .await?;
+    // Tests and scripts read this line to find the port.
+    println!(
+        "projector {} listening on http://{}",
+        started.name, started.address
+    );
+    let shutdown = Shutdown::new();
+    let trigger = shutdown.clone();
+    tokio::spawn(async move {
+        shutdown::signal().await;
+        trigger.trigger();
+    });
+    started.run_until(shutdown).await
+}
+
+async fn search_projector(args: &SearchArgs) -> anyhow::Result<Arc<dyn Projector>> {
     let url = service_database_url(
         ServiceKind::Orders,
         &args.database_url,
@@ -158,49 +182,98 @@ async fn search(args: SearchArgs) -> anyhow::Result<()> {
             redact_url(&url)
         )
     })?;
-    run(Arc::new(projector), &args.engine).await
+    Ok(Arc::new(projector))
 }
 
-async fn run(projector: Arc<dyn Projector>, engine: &EngineArgs) -> anyhow::Result<()> {
+/// The search projector as `keel up` runs it: every setting at its default but the servers.
+pub async fn start_search(
+    database_url: &str,
+    order_database_url: Option<&str>,
+    elasticsearch_url: &str,
+    kafka_brokers: &str,
+    host: IpAddr,
+) -> anyhow::Result<Started> {
+    let mut argv = vec![
+        "search".to_owned(),
+        format!("--database-url={database_url}"),
+        format!("--elasticsearch-url={elasticsearch_url}"),
+        format!("--kafka-brokers={kafka_brokers}"),
+        format!("--host={host}"),
+    ];
+    if let Some(url) = order_database_url {
+        argv.push(format!("--order-database-url={url}"));
+    }
+    // Parsed like the command line, so `keel up` gets exactly the documented defaults.
+    #[derive(Parser)]
+    struct Settings {
+        #[command(flatten)]
+        search: SearchArgs,
+    }
+    let args = Settings::try_parse_from(argv)
+        .context("the search projector's settings")?
+        .search;
+    let projector = search_projector(&args).await?;
+    let listen = SocketAddr::new(host, args.engine.port);
+    start(projector, kafka_brokers, args.engine.config(), listen).await
+}
+
+/// A projector with its consumer created and its port bound.
+pub struct Started {
+    pub name: String,
+    pub address: SocketAddr,
+    runner: Runner,
+    listener: TcpListener,
+}
+
+async fn start(
+    projector: Arc<dyn Projector>,
+    kafka_brokers: &str,
+    config: RunnerConfig,
+    listen: SocketAddr,
+) -> anyhow::Result<Started> {
     let name = projector.name().to_owned();
-    let runner = Runner::new(projector, engine.config())
+    let runner = Runner::new(projector, config)
         .await
-        .with_context(|| {
-            format!(
-                "starting the {name} projector on kafka at {}",
-                engine.kafka_brokers
-            )
-        })?;
-    let listen = SocketAddr::new(engine.host, engine.port);
+        .with_context(|| format!("starting the {name} projector on kafka at {kafka_brokers}"))?;
     let listener = TcpListener::bind(listen)
         .await
         .with_context(|| format!("listening on {listen}"))?;
     let address = listener.local_addr().context("the listening address")?;
-    // Tests and scripts read this line to find the port.
-    println!("projector {name} listening on http://{address}");
-    tracing::info!(
-        projector = %name,
-        %address,
-        group = %runner.group_id(),
-        dead_letters = %runner.dead_letter_topic(),
-        "projector running"
-    );
-    let shutdown = Shutdown::new();
-    let trigger = shutdown.clone();
-    tokio::spawn(async move {
-        shutdown::signal().await;
-        trigger.trigger();
-    });
-    let router = health::router(runner.health());
-    let server = tokio::spawn({
-        let serving = axum::serve(listener, router).with_graceful_shutdown(shutdown.wait());
-        async move { serving.await }
-    });
-    let result = runner.run_until(shutdown.wait()).await;
-    shutdown.trigger();
-    let served = server.await.context("the HTTP server task")?;
-    result.with_context(|| format!("the {name} projector failed"))?;
-    served.context("the HTTP server failed")
+    Ok(Started {
+        name,
+        address,
+        runner,
+        listener,
+    })
+}
+
+impl Started {
+    /// Consumes and serves `/health/*` and `/metrics` until `shutdown` is triggered.
+    pub async fn run_until(self, shutdown: Shutdown) -> anyhow::Result<()> {
+        let Self {
+            name,
+            address,
+            runner,
+            listener,
+        } = self;
+        tracing::info!(
+            projector = %name,
+            %address,
+            group = %runner.group_id(),
+            dead_letters = %runner.dead_letter_topic(),
+            "projector running"
+        );
+        let router = health::router(runner.health());
+        let server = tokio::spawn({
+            let serving = axum::serve(listener, router).with_graceful_shutdown(shutdown.wait());
+            async move { serving.await }
+        });
+        let result = runner.run_until(shutdown.wait()).await;
+        shutdown.trigger();
+        let served = server.await.context("the HTTP server task")?;
+        result.with_context(|| format!("the {name} projector failed"))?;
+        served.context("the HTTP server failed")
+    }
 }
 
 #[cfg(test)]
