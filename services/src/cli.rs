@@ -19,6 +19,7 @@ use keel_services::shutdown::{self, Shutdown};
 use keel_services::{database, supervisor, telemetry, Application, JwtKeys};
 
 mod outbox;
+mod projections;
 mod projector;
 mod query;
 mod relay;
@@ -55,6 +56,8 @@ enum Command {
     Outbox(outbox::OutboxArgs),
     /// Run a projector: consume the event topics and keep a read model (search).
     Projector(projector::ProjectorArgs),
+    /// Operate the projectors' read models: status, rebuild, replay, verify, dead letters.
+    Projections(projections::ProjectionsArgs),
 }
 
 /// Settings every service shares.
@@ -282,6 +285,7 @@ pub fn run() -> anyhow::Result<()> {
             Command::Tail(args) => relay::tail(args).await,
             Command::Outbox(args) => outbox::outbox(args).await,
             Command::Projector(args) => projector::projector(args).await,
+            Command::Projections(args) => projections::projections(args).await,
             Command::Migrate(args) => migrate(&args.database_url, &args.databases).await.map(drop),
             Command::Token(args) => {
                 let keys = JwtKeys::new(&args.jwt.settings(args.jwt.mode())?);

@@ -13,12 +13,12 @@ use rdkafka::error::KafkaError;
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::util::Timeout;
 use rdkafka::ClientConfig;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::Source;
 
-/// One dead letter, as published.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// One dead letter, as published (and as `keel projections dead-letters` reads it back).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DeadLetter {
     pub projector: String,
     pub error: String,

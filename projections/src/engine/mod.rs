@@ -41,7 +41,7 @@ mod topics;
 
 pub use backoff::Backoff;
 pub use config::{RunnerConfig, DEFAULT_BATCH_SIZE, DEFAULT_BATCH_TIMEOUT};
-pub use dead_letter::DeadLetter;
+pub use dead_letter::{DeadLetter, DeadLetterProducer};
 pub use envelope::{decode_envelope, Envelope, Source};
 pub use error::{ApplyError, EngineError, Rejected};
 pub use metrics::EngineMetrics;

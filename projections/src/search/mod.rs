@@ -12,18 +12,29 @@
 //! Files: `document` (the document and the index mapping), `index` (the alias and its
 //! first index), `config`, `client` (the HTTP calls), `retry` (what an answer means),
 //! `fold` (the pure folding), `projector` (the [`crate::engine::Projector`]), `metrics`.
+//! Operator commands ([`crate::operations::ReadModel`], in `read_model`): `rebuild`
+//! (blue/green from the event store), `replay`, `verify`, with `generations` (the
+//! `<alias>-v<n>` indexes, the rebuild marker, the alias switch) and `bulk_load` (big
+//! `_bulk` requests, several in flight).
 
+mod bulk_load;
 mod client;
 mod config;
 mod document;
 mod fold;
+mod generations;
 mod index;
 mod metrics;
 mod projector;
+mod read_model;
+mod rebuild;
+mod replay;
 mod retry;
+mod verify;
 
 pub use client::SearchClient;
 pub use config::{SearchConfig, DEFAULT_TOPIC};
 pub use document::{index_body, index_name, LineDocument, OrderDocument, ShipmentDocument, ALIAS};
 pub use index::{ensure_alias, index_for, IndexLayout};
 pub use projector::{SearchError, SearchProjector};
+pub use read_model::SearchReadModel;

@@ -47,6 +47,9 @@ pub struct SearchProjector {
     metrics: SearchMetrics,
     /// Set when a request found no alias: the next try creates it again.
     index_missing: AtomicBool,
+    /// False when writing straight to an index that must not get an alias of its own (a
+    /// rebuild's new generation before the switch).
+    creates_alias: bool,
 }
 
 /// One stream's events in a batch.
@@ -115,7 +118,27 @@ impl SearchProjector {
             store,
             metrics: SearchMetrics::default(),
             index_missing: AtomicBool::new(true),
+            creates_alias: true,
         }
+    }
+
+    /// A projector writing to the existing index `config.alias` names, which it never
+    /// creates nor gives an alias (a rebuild catching its new generation up).
+    pub fn on_existing_index(
+        config: SearchConfig,
+        client: SearchClient,
+        store: Arc<dyn EventStore>,
+    ) -> Self {
+        Self {
+            index_missing: AtomicBool::new(false),
+            creates_alias: false,
+            ..Self::new(config, client, store)
+        }
+    }
+
+    /// Documents written (created or replaced) so far.
+    pub fn documents_written(&self) -> u64 {
+        self.metrics.documents_written.get()
     }
 
     pub fn alias(&self) -> &str {
@@ -263,7 +286,7 @@ impl Projector for SearchProjector {
 
     async fn apply(&self, batch: &[Envelope]) -> Result<(), ApplyError> {
         let alias = &self.config.alias;
-        if self.index_missing.load(Ordering::Relaxed) {
+        if self.creates_alias && self.index_missing.load(Ordering::Relaxed) {
             ensure_alias(&self.client, alias, self.config.layout)
                 .await
                 .map_err(ApplyError::Transient)?;
