@@ -5,5 +5,6 @@ pub mod database;
 pub mod driver;
 pub mod eventstore;
 pub mod http;
+pub mod projection;
 pub mod relay;
 pub mod stats;
