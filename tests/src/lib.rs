@@ -18,20 +18,18 @@ pub fn unique_suffix() -> String {
 
 mod kafka_broker;
 mod keel_binary;
+mod keel_process;
 mod projector_dead_letters;
 mod projector_index;
-mod projector_process;
 mod query_index;
 mod query_service;
-mod relay_process;
 mod topic_watcher;
 
 pub use kafka_broker::TestKafka;
 pub use keel_binary::keel_binary;
+pub use keel_process::{metric_value, KeelProcess, Readiness};
 pub use projector_dead_letters::DeadLetterWatcher;
 pub use projector_index::{SearchIndex, StoredDocument, VersionWatcher};
-pub use projector_process::{metric_value, ProjectorProcess};
 pub use query_index::{order_document, TestIndex};
 pub use query_service::TestQueryService;
-pub use relay_process::{Readiness, RelayProcess};
 pub use topic_watcher::{assert_exactly_once_in_order, Received, TopicWatcher};

@@ -7,14 +7,14 @@
 use std::time::Duration;
 
 use keel_schemas::order::{OrderConfirmed, OrderEvent, PaymentAuthorised};
-use keel_tests::{eventually, ProjectorProcess, StoredDocument};
+use keel_tests::{eventually, KeelProcess, StoredDocument};
 use uuid::Uuid;
 
 use super::projection_support::{life, placed, ProjectionFixture};
 
 const WITHIN: Duration = Duration::from_secs(30);
 
-async fn wait_metric(projector: &ProjectorProcess, name: &str, at_least: f64) {
+async fn wait_metric(projector: &KeelProcess, name: &str, at_least: f64) {
     let what = || format!("{name} never reached {at_least}");
     eventually(WITHIN, what, || async {
         (projector.metric(name).await >= at_least).then_some(())

@@ -16,8 +16,8 @@ use keel_schemas::order::{
 use keel_schemas::{Currency, EventEnvelope, EventMetadata, MinorUnits, NewEvent, VersionedEvent};
 use keel_services::http::response::EventView;
 use keel_tests::{
-    eventually, kafka_brokers, unique_suffix, ProjectorProcess, RelayProcess, SearchIndex,
-    StoredDocument, TestDatabase, TestService,
+    eventually, kafka_brokers, unique_suffix, KeelProcess, SearchIndex, StoredDocument,
+    TestDatabase, TestService,
 };
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::producer::{FutureProducer, FutureRecord};
@@ -82,7 +82,7 @@ impl ProjectionFixture {
         }
     }
 
-    pub fn spawn_relay(&self) -> RelayProcess {
+    pub fn spawn_relay(&self) -> KeelProcess {
         let args: Vec<String> = [
             "--service",
             "orders",
@@ -98,11 +98,11 @@ impl ProjectionFixture {
         .iter()
         .map(|s| s.to_string())
         .collect();
-        RelayProcess::spawn(&format!("{}-relay", self.name), &args)
+        KeelProcess::relay(&format!("{}-relay", self.name), &args)
     }
 
     /// `keel projector search` on this fixture's topic, alias, group and dead-letter topic.
-    pub fn spawn_projector(&self, instance: &str, extra: &[&str]) -> ProjectorProcess {
+    pub fn spawn_projector(&self, instance: &str, extra: &[&str]) -> KeelProcess {
         let mut args: Vec<String> = [
             "--kafka-brokers",
             &self.brokers,
@@ -121,7 +121,7 @@ impl ProjectionFixture {
         .map(|s| s.to_string())
         .collect();
         args.extend(extra.iter().map(|s| s.to_string()));
-        ProjectorProcess::spawn("search", &format!("{}-{instance}", self.name), &args)
+        KeelProcess::projector("search", &format!("{}-{instance}", self.name), &args)
     }
 
     /// Produces one message onto the fixture's topic, outside any transaction.

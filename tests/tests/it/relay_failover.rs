@@ -7,7 +7,7 @@
 
 use std::time::{Duration, Instant};
 
-use keel_tests::{assert_exactly_once_in_order, eventually, RelayProcess};
+use keel_tests::{assert_exactly_once_in_order, eventually, KeelProcess};
 
 use super::relay_support::{write, Ledger, RelayFixture};
 
@@ -18,7 +18,7 @@ const FAILOVER_TIMEOUT: Duration = Duration::from_secs(2);
 const TAKEOVER_SLACK: Duration = Duration::from_secs(8);
 
 /// Which of `relays` is ready (the leader), waiting up to `within`.
-async fn leader_of(relays: &[&RelayProcess], within: Duration) -> usize {
+async fn leader_of(relays: &[&KeelProcess], within: Duration) -> usize {
     let what = || "no relay became leader".to_owned();
     eventually(within, what, || async {
         for (i, relay) in relays.iter().enumerate() {

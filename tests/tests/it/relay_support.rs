@@ -8,7 +8,7 @@ use std::time::Duration;
 use keel_eventstore::contract::event;
 use keel_eventstore::{AppendRequest, EventStore, ExpectedVersion, PgEventStore};
 use keel_tests::{
-    eventually, kafka_brokers, unique_suffix, RelayProcess, TestDatabase, TopicWatcher,
+    eventually, kafka_brokers, unique_suffix, KeelProcess, TestDatabase, TopicWatcher,
 };
 use uuid::Uuid;
 
@@ -80,8 +80,8 @@ impl RelayFixture {
         stdout
     }
 
-    pub fn spawn_relay(&self, instance: &str, extra: &[&str]) -> RelayProcess {
-        RelayProcess::spawn(&format!("{}-{instance}", self.name), &self.args(extra))
+    pub fn spawn_relay(&self, instance: &str, extra: &[&str]) -> KeelProcess {
+        KeelProcess::relay(&format!("{}-{instance}", self.name), &self.args(extra))
     }
 
     pub fn watch(&self) -> TopicWatcher {
