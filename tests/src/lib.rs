@@ -23,6 +23,7 @@ mod projector_dead_letters;
 mod projector_index;
 mod query_index;
 mod query_service;
+mod tcp_proxy;
 mod topic_watcher;
 
 pub use kafka_broker::TestKafka;
@@ -32,4 +33,5 @@ pub use projector_dead_letters::DeadLetterWatcher;
 pub use projector_index::{SearchIndex, StoredDocument, VersionWatcher};
 pub use query_index::{order_document, TestIndex};
 pub use query_service::TestQueryService;
+pub use tcp_proxy::TcpProxy;
 pub use topic_watcher::{assert_exactly_once_in_order, Received, TopicWatcher};

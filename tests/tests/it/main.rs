@@ -13,6 +13,7 @@ mod http_support;
 mod http_write_path;
 mod projection_crash;
 mod projection_duplicates;
+mod projection_es_down;
 mod projection_group;
 mod projection_ops_dead_letters;
 mod projection_ops_interrupted;
