@@ -205,7 +205,7 @@ fn document(
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use chrono::TimeZone;
     use keel_schemas::order::{
         LineItem, OrderCancelled, OrderConfirmed, OrderPlaced, OrderShipped, PaymentAuthorised,
@@ -215,13 +215,13 @@ mod tests {
 
     use super::*;
 
-    const ORDER: Uuid = Uuid::from_u128(0x0192_f4c4_8f3a_7cc2_9a53_1f2e_3d4c_5b6a);
+    pub(crate) const ORDER: Uuid = Uuid::from_u128(0x0192_f4c4_8f3a_7cc2_9a53_1f2e_3d4c_5b6a);
 
     fn at(second: u32) -> DateTime<Utc> {
         Utc.with_ymd_and_hms(2025, 1, 2, 3, 4, second).unwrap()
     }
 
-    fn envelope(version: u64, event: OrderEvent) -> EventEnvelope {
+    pub(crate) fn envelope(version: u64, event: OrderEvent) -> EventEnvelope {
         let encoded = event.encode();
         EventEnvelope {
             event_id: Uuid::now_v7(),

@@ -13,13 +13,14 @@
 //! first index), `config`, `client` (the HTTP calls), `retry` (what an answer means),
 //! `fold` (the pure folding), `projector` (the [`crate::engine::Projector`]), `metrics`.
 //! Operator commands ([`crate::operations::ReadModel`], in `read_model`): `rebuild`
-//! (blue/green from the event store), `replay`, `verify`, with `generations` (the
+//! (blue/green from the event store), `replay`, `verify` (and `difference`, one stream against its document), with `generations` (the
 //! `<alias>-v<n>` indexes, the rebuild marker, the alias switch) and `bulk_load` (big
 //! `_bulk` requests, several in flight).
 
 mod bulk_load;
 mod client;
 mod config;
+mod difference;
 mod document;
 mod fold;
 mod generations;
