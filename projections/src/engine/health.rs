@@ -76,7 +76,13 @@ async fn ready(State(state): State<HealthState>) -> Response {
 }
 
 async fn metrics(State(state): State<HealthState>) -> Response {
-    match state.metrics.encode() {
+    openmetrics(state.metrics.encode())
+}
+
+/// An encoded registry as a `/metrics` answer (500 when it could not be encoded); every
+/// keel process serves its metrics through this.
+pub fn openmetrics(encoded: Result<String, std::fmt::Error>) -> Response {
+    match encoded {
         Ok(body) => (
             [(header::CONTENT_TYPE, HeaderValue::from_static(OPENMETRICS))],
             body,

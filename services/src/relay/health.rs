@@ -8,15 +8,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::State;
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
+use keel_projections::engine::health::openmetrics;
 use serde::Serialize;
 
 use super::metrics::RelayMetrics;
 use super::status::{Role, TargetStatus};
-use crate::http::metrics::OPENMETRICS;
 
 #[derive(Clone)]
 pub struct HealthState {
@@ -93,18 +93,7 @@ async fn ready(State(state): State<HealthState>) -> Response {
 }
 
 async fn metrics(State(state): State<HealthState>) -> Response {
-    match state.metrics.encode() {
-        Ok(body) => (
-            [(header::CONTENT_TYPE, HeaderValue::from_static(OPENMETRICS))],
-            body,
-        )
-            .into_response(),
-        Err(e) => (
-            StatusCode::INTERNAL_SERVER_ERROR,
-            format!("encoding metrics: {e}"),
-        )
-            .into_response(),
-    }
+    openmetrics(state.metrics.encode())
 }
 
 pub fn router(state: HealthState) -> Router {
